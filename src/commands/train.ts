@@ -1,0 +1,5 @@
+import { Command } from 'commander';
+
+export function registerTrain(program: Command): void {
+  program.command('train').description('(being built)');
+}

@@ -1,0 +1,94 @@
+/**
+ * Engine selection: tfjs-node (native TensorFlow) when it loads, else the wasm backend
+ * (with our training kernels), else the pure-JS cpu backend. `--backend` forces one.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { UsageError, MldeployError } from '../errors';
+import { registerWasmTrainingKernels } from './wasm-gradients';
+
+export const BACKEND_CHOICES = ['auto', 'node', 'wasm', 'cpu'] as const;
+export type BackendChoice = (typeof BACKEND_CHOICES)[number];
+export type EngineName = Exclude<BackendChoice, 'auto'>;
+
+export interface EngineInfo {
+  /** Our name for the engine: node, wasm or cpu. */
+  backend: EngineName;
+  /** tfjs's own backend name (tensorflow, wasm, cpu). */
+  tfjs_backend: string;
+  versions: Record<string, string>;
+  /** Why engines earlier in the auto order were skipped, if any. */
+  fallback_reasons: string[];
+}
+
+const TFJS_BACKEND_NAME: Record<EngineName, string> = { node: 'tensorflow', wasm: 'wasm', cpu: 'cpu' };
+const AUTO_ORDER: EngineName[] = ['node', 'wasm', 'cpu'];
+
+let current: EngineInfo | undefined;
+
+export function parseBackendChoice(value: string): BackendChoice {
+  if ((BACKEND_CHOICES as readonly string[]).includes(value)) return value as BackendChoice;
+  throw new UsageError(`unknown backend "${value}" (choose one of: ${BACKEND_CHOICES.join(', ')})`);
+}
+
+/** Selects and initializes the engine once per process; later calls return the same engine. */
+export async function initEngine(choice: BackendChoice = 'auto'): Promise<EngineInfo> {
+  if (current && (choice === 'auto' || choice === current.backend)) return current;
+  const candidates = choice === 'auto' ? AUTO_ORDER : [choice];
+  const reasons: string[] = [];
+  for (const engine of candidates) {
+    try {
+      await activate(engine);
+      current = { backend: engine, tfjs_backend: tf.getBackend(), versions: engineVersions(engine), fallback_reasons: reasons };
+      return current;
+    } catch (err) {
+      reasons.push(`${engine}: ${(err as Error).message.split('\n')[0]}`);
+    }
+  }
+  throw new MldeployError(
+    choice === 'auto'
+      ? `no TensorFlow.js engine could start (${reasons.join('; ')})`
+      : `the ${choice} engine is not available here (${reasons.join('; ')}); try --backend auto`,
+  );
+}
+
+export function currentEngine(): EngineInfo | undefined {
+  return current;
+}
+
+async function activate(engine: EngineName): Promise<void> {
+  if (engine === 'node') {
+    // Optional dependency: its install downloads libtensorflow and may have failed.
+    require('@tensorflow/tfjs-node');
+  } else if (engine === 'wasm') {
+    require('@tensorflow/tfjs-backend-wasm');
+    registerWasmTrainingKernels();
+  }
+  const name = TFJS_BACKEND_NAME[engine];
+  if (!(await tf.setBackend(name))) throw new Error(`tf.setBackend('${name}') failed`);
+  await tf.ready();
+}
+
+function engineVersions(engine: EngineName): Record<string, string> {
+  const versions: Record<string, string> = { 'tfjs-core': tf.version_core, node: process.versions.node };
+  if (engine === 'node') versions['tfjs-node'] = packageVersion('@tensorflow/tfjs-node');
+  if (engine === 'wasm') versions['tfjs-backend-wasm'] = packageVersion('@tensorflow/tfjs-backend-wasm');
+  if (engine === 'cpu') versions['tfjs-backend-cpu'] = packageVersion('@tensorflow/tfjs-backend-cpu');
+  return versions;
+}
+
+function packageVersion(name: string): string {
+  try {
+    return (require(`${name}/package.json`) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** One line for the CLI to print at start. */
+export function describeEngine(info: EngineInfo): string {
+  const detail = Object.entries(info.versions)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');
+  const fallback = info.fallback_reasons.length ? ` (skipped ${info.fallback_reasons.join('; ')})` : '';
+  return `engine: ${info.backend} [${detail}]${fallback}`;
+}

@@ -1,0 +1,91 @@
+/**
+ * The metadata.json contract written beside every saved model: one type, one schema
+ * version, validated whenever it is read.
+ */
+import { z } from 'zod';
+import { IMAGE_SIGNALS } from '../preprocess/image-stats';
+
+export const METADATA_SCHEMA_VERSION = 1;
+
+/** Signals whose per-image values the reference profile keeps (confidence + input statistics). */
+export const REFERENCE_SIGNALS = ['confidence', ...IMAGE_SIGNALS] as const;
+export type ReferenceSignal = (typeof REFERENCE_SIGNALS)[number];
+
+const histogramSchema = z.object({
+  bin_edges: z.array(z.number()),
+  counts: z.array(z.number().int().nonnegative()),
+});
+
+const epochSchema = z.object({
+  epoch: z.number().int().positive(),
+  loss: z.number(),
+  accuracy: z.number(),
+  val_loss: z.number().nullable(),
+  val_accuracy: z.number().nullable(),
+  seconds: z.number(),
+  img_per_s: z.number(),
+});
+
+export const referenceProfileSchema = z.object({
+  /** How many test images the profile was computed from. */
+  samples: z.number().int().positive(),
+  confidence_histogram: histogramSchema,
+  predicted_class_counts: z.record(z.string(), z.number().int().nonnegative()),
+  pixel_stats: z.object({
+    channel_mean: z.array(z.number()).length(3),
+    channel_std: z.array(z.number()).length(3),
+  }),
+  /** Per-image values of each signal (subsampled evenly), so drift can run PSI and KS against them. */
+  signals: z.record(z.enum(REFERENCE_SIGNALS), z.array(z.number())),
+});
+export type ReferenceProfile = z.infer<typeof referenceProfileSchema>;
+
+export const metadataSchema = z
+  .object({
+    schema_version: z.literal(METADATA_SCHEMA_VERSION),
+    model_type: z.string(),
+    version: z.string(),
+    created_at: z.string(),
+    class_names: z.array(z.string()).min(2),
+    num_classes: z.number().int().min(2),
+    input_shape: z.tuple([z.number().int(), z.number().int(), z.number().int()]),
+    preprocessing: z.record(z.string(), z.unknown()),
+    test_accuracy: z.number().min(0).max(1),
+    per_class_accuracy: z.record(z.string(), z.number().min(0).max(1).nullable()),
+    confusion_matrix: z.array(z.array(z.number().int().nonnegative())),
+    training: z.object({
+      config: z.record(z.string(), z.unknown()),
+      history: z.array(epochSchema),
+      duration_s: z.number(),
+      img_per_s: z.number(),
+    }),
+    dataset: z.object({
+      source: z.string(),
+      format: z.string(),
+      digest: z.string(),
+      train_count: z.number().int().nonnegative(),
+      val_count: z.number().int().nonnegative(),
+      test_count: z.number().int().nonnegative(),
+    }),
+    engine: z.object({
+      backend: z.string(),
+      tfjs_backend: z.string(),
+      versions: z.record(z.string(), z.string()),
+      workers: z.number().int().positive().optional(),
+    }),
+    reference: referenceProfileSchema,
+  })
+  .passthrough()
+  .refine((m) => m.num_classes === m.class_names.length, { message: 'num_classes must equal class_names.length' });
+
+export type ModelMetadata = z.infer<typeof metadataSchema>;
+
+/** Validates parsed JSON as metadata; the message names the first bad field. */
+export function parseMetadata(value: unknown): ModelMetadata {
+  const result = metadataSchema.safeParse(value);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    throw new Error(`metadata.json is invalid at "${issue.path.join('.') || '(root)'}": ${issue.message}`);
+  }
+  return result.data;
+}

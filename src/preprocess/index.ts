@@ -1,0 +1,129 @@
+/**
+ * The one preprocessing module: train, serve and drift all turn bytes into model input
+ * here, so the same image bytes give the same tensor everywhere.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { imageSize } from 'image-size';
+import { Jimp, ResizeStrategy } from 'jimp';
+import { DataError } from '../errors';
+
+export const IMAGE_SIZE = 32;
+export const CHANNELS = 3;
+export const PIXELS_PER_IMAGE = IMAGE_SIZE * IMAGE_SIZE * CHANNELS;
+export const INPUT_SHAPE: [number, number, number] = [IMAGE_SIZE, IMAGE_SIZE, CHANNELS];
+
+/** The workshop's torchvision Normalize((0.5,0.5,0.5),(0.5,0.5,0.5)) after ToTensor(). */
+export const PREPROCESSING = {
+  color_mode: 'RGB',
+  resize: { width: IMAGE_SIZE, height: IMAGE_SIZE, method: 'bilinear' },
+  alpha: 'dropped (channels kept as stored, like PIL convert("RGB"))',
+  scale: 1 / 255,
+  mean: [0.5, 0.5, 0.5],
+  std: [0.5, 0.5, 0.5],
+  formula: '(x / 255 - 0.5) / 0.5',
+  layout: 'NHWC float32',
+} as const;
+
+/** Largest width or height accepted before decoding (a 30000x30000 header is refused unread). */
+export const MAX_IMAGE_SIDE = 4096;
+export const MAX_IMAGE_PIXELS = 16_000_000;
+
+/** uint8 HWC pixels (any number of whole images) -> normalized float32, same layout. */
+export function normalizePixels(pixels: Uint8Array): Float32Array {
+  const out = new Float32Array(pixels.length);
+  const { scale, mean, std } = PREPROCESSING;
+  for (let i = 0; i < pixels.length; i++) {
+    const channel = i % CHANNELS;
+    out[i] = (pixels[i] * scale - mean[channel]) / std[channel];
+  }
+  return out;
+}
+
+/** `count` uint8 32x32 RGB images -> the model's input tensor [count, 32, 32, 3]. */
+export function toInputTensor(pixels: Uint8Array, count: number): tf.Tensor4D {
+  if (pixels.length !== count * PIXELS_PER_IMAGE) {
+    throw new DataError(`expected ${count * PIXELS_PER_IMAGE} pixel bytes for ${count} images, got ${pixels.length}`);
+  }
+  return tf.tensor4d(normalizePixels(pixels), [count, IMAGE_SIZE, IMAGE_SIZE, CHANNELS], 'float32');
+}
+
+/** Why an image could not be used; serve maps codes to 4xx responses. */
+export class ImageDecodeError extends DataError {
+  constructor(
+    readonly code: 'empty_image' | 'unsupported_image' | 'corrupt_image' | 'image_too_large',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Any image jimp decodes (PNG, JPEG, BMP, GIF, TIFF; grayscale or alpha) -> RGB 32x32 uint8 HWC.
+ * The header is read first so images declaring huge dimensions are refused before decoding.
+ */
+export async function decodeImageToRgb32(bytes: Uint8Array): Promise<Uint8Array> {
+  if (bytes.length === 0) throw new ImageDecodeError('empty_image', 'the image is empty (0 bytes)');
+  let dims: { width?: number; height?: number };
+  try {
+    dims = imageSize(bytes);
+  } catch {
+    throw new ImageDecodeError('unsupported_image', 'the bytes are not a supported image (PNG, JPEG, BMP, GIF or TIFF)');
+  }
+  const width = dims.width ?? 0;
+  const height = dims.height ?? 0;
+  if (width > MAX_IMAGE_SIDE || height > MAX_IMAGE_SIDE || width * height > MAX_IMAGE_PIXELS) {
+    throw new ImageDecodeError(
+      'image_too_large',
+      `image dimensions ${width}x${height} exceed the limit of ${MAX_IMAGE_SIDE}x${MAX_IMAGE_SIDE}`,
+    );
+  }
+  let image: Awaited<ReturnType<typeof Jimp.read>>;
+  try {
+    image = await Jimp.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+  } catch (err) {
+    throw new ImageDecodeError('corrupt_image', `the image could not be decoded: ${(err as Error).message}`);
+  }
+  if (image.bitmap.width !== IMAGE_SIZE || image.bitmap.height !== IMAGE_SIZE) {
+    image.resize({ w: IMAGE_SIZE, h: IMAGE_SIZE, mode: ResizeStrategy.BILINEAR });
+  }
+  return rgbaToRgb(image.bitmap.data);
+}
+
+function rgbaToRgb(rgba: Uint8Array): Uint8Array {
+  const pixels = rgba.length / 4;
+  const rgb = new Uint8Array(pixels * CHANNELS);
+  for (let p = 0; p < pixels; p++) {
+    rgb[p * 3] = rgba[p * 4];
+    rgb[p * 3 + 1] = rgba[p * 4 + 1];
+    rgb[p * 3 + 2] = rgba[p * 4 + 2];
+  }
+  return rgb;
+}
+
+/** RGB uint8 HWC image -> PNG bytes (drift sends these exactly as a client would). */
+export async function encodePng(rgb: Uint8Array, width = IMAGE_SIZE, height = IMAGE_SIZE): Promise<Buffer> {
+  return encodeImage(rgb, 'image/png', width, height);
+}
+
+/** RGB uint8 HWC image -> JPEG bytes at the given quality (1-100). */
+export async function encodeJpeg(rgb: Uint8Array, quality: number, width = IMAGE_SIZE, height = IMAGE_SIZE): Promise<Buffer> {
+  return encodeImage(rgb, 'image/jpeg', width, height, quality);
+}
+
+async function encodeImage(
+  rgb: Uint8Array,
+  mime: 'image/png' | 'image/jpeg',
+  width: number,
+  height: number,
+  quality?: number,
+): Promise<Buffer> {
+  const rgba = Buffer.alloc(width * height * 4);
+  for (let p = 0; p < width * height; p++) {
+    rgba[p * 4] = rgb[p * 3];
+    rgba[p * 4 + 1] = rgb[p * 3 + 1];
+    rgba[p * 4 + 2] = rgb[p * 3 + 2];
+    rgba[p * 4 + 3] = 255;
+  }
+  const image = Jimp.fromBitmap({ data: rgba, width, height });
+  return mime === 'image/jpeg' ? image.getBuffer('image/jpeg', { quality }) : image.getBuffer('image/png');
+}

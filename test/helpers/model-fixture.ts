@@ -1,0 +1,103 @@
+/**
+ * A saved SimpleCNN version for tests: untrained (seeded) weights, a complete metadata.json
+ * whose reference profile is computed from synthetic images run through the same model,
+ * so a server built on it reports self-consistent numbers.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { buildModel, MODEL_TYPE } from '../../src/model/architectures';
+import { saveModelVersion, MetadataDraft } from '../../src/model/artifacts';
+import { currentEngine, initEngine } from '../../src/model/engine';
+import { INPUT_SHAPE, PIXELS_PER_IMAGE, PREPROCESSING, toInputTensor } from '../../src/preprocess';
+import { batchImageStats } from '../../src/preprocess/image-stats';
+
+export const CIFAR10_CLASSES = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'];
+
+const REFERENCE_SAMPLES = 64;
+const CONFIDENCE_BINS = 10;
+
+export interface ModelFixtureOptions {
+  seed?: number;
+}
+
+/** Saves a new model version under `modelsDir` and returns its version directory. */
+export async function createModelFixture(modelsDir: string, options: ModelFixtureOptions = {}): Promise<string> {
+  const seed = options.seed ?? 42;
+  if (!currentEngine()) await initEngine('auto');
+  const model = buildModel('simple_cnn', CIFAR10_CLASSES.length, seed);
+  const pixels = syntheticImages(REFERENCE_SAMPLES, seed);
+  const probabilities = tf.tidy(() => model.predict(toInputTensor(pixels, REFERENCE_SAMPLES)) as tf.Tensor2D);
+  const rows = (await probabilities.array()) as number[][];
+  probabilities.dispose();
+  const confidences = rows.map((row) => Math.max(...row));
+  const predicted = rows.map((row) => row.indexOf(Math.max(...row)));
+
+  const classCounts = Object.fromEntries(CIFAR10_CLASSES.map((name) => [name, 0]));
+  for (const index of predicted) classCounts[CIFAR10_CLASSES[index]] += 1;
+  const histogramCounts = new Array<number>(CONFIDENCE_BINS).fill(0);
+  for (const c of confidences) histogramCounts[Math.min(CONFIDENCE_BINS - 1, Math.floor(c * CONFIDENCE_BINS))] += 1;
+  const stats = batchImageStats(pixels, REFERENCE_SAMPLES);
+
+  const draft: MetadataDraft = {
+    model_type: MODEL_TYPE.simple_cnn,
+    class_names: CIFAR10_CLASSES,
+    num_classes: CIFAR10_CLASSES.length,
+    input_shape: INPUT_SHAPE,
+    preprocessing: { ...PREPROCESSING },
+    test_accuracy: 0.1,
+    per_class_accuracy: Object.fromEntries(CIFAR10_CLASSES.map((name) => [name, 0.1])),
+    confusion_matrix: CIFAR10_CLASSES.map(() => CIFAR10_CLASSES.map(() => 1)),
+    training: { config: { architecture: 'simple_cnn', epochs: 0, seed }, history: [], duration_s: 0, img_per_s: 0 },
+    dataset: { source: 'test-fixture', format: 'synthetic', digest: `seed-${seed}`, train_count: 0, val_count: 0, test_count: REFERENCE_SAMPLES },
+    engine: { backend: currentEngine()!.backend, tfjs_backend: tf.getBackend(), versions: { 'tfjs-core': tf.version_core } },
+    reference: {
+      samples: REFERENCE_SAMPLES,
+      confidence_histogram: {
+        bin_edges: Array.from({ length: CONFIDENCE_BINS + 1 }, (_, i) => i / CONFIDENCE_BINS),
+        counts: histogramCounts,
+      },
+      predicted_class_counts: classCounts,
+      pixel_stats: {
+        channel_mean: [mean(stats.mean_r) / 255, mean(stats.mean_g) / 255, mean(stats.mean_b) / 255],
+        channel_std: [mean(stats.std_r) / 255, mean(stats.std_g) / 255, mean(stats.std_b) / 255],
+      },
+      signals: { confidence: confidences, ...stats },
+    },
+  };
+  const saved = await saveModelVersion(model, draft, modelsDir);
+  model.dispose();
+  return saved.dir;
+}
+
+/** Smooth colour gradients plus seeded noise: varied, CIFAR-like statistics, fully repeatable. */
+export function syntheticImages(count: number, seed: number): Uint8Array {
+  const random = mulberry32(seed);
+  const pixels = new Uint8Array(count * PIXELS_PER_IMAGE);
+  for (let i = 0; i < count; i++) {
+    const base = [random() * 200, random() * 200, random() * 200];
+    const slope = [random() * 2 - 1, random() * 2 - 1, random() * 2 - 1];
+    for (let p = 0; p < 1024; p++) {
+      const x = p % 32;
+      const y = Math.floor(p / 32);
+      for (let c = 0; c < 3; c++) {
+        const value = base[c] + slope[c] * (x + y) + (random() - 0.5) * 40;
+        pixels[i * PIXELS_PER_IMAGE + p * 3 + c] = Math.max(0, Math.min(255, Math.round(value)));
+      }
+    }
+  }
+  return pixels;
+}
+
+function mean(values: number[]): number {
+  return values.reduce((a, b) => a + b, 0) / values.length;
+}
+
+function mulberry32(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

@@ -58,12 +58,26 @@ export class ImageDecodeError extends DataError {
 }
 
 /**
+ * jimp's decoders, picked by the type image-size read from the header. (Jimp.read would sniff
+ * the type again through an ESM-only package loaded by dynamic import, which costs time per
+ * image and breaks under jest.) EXIF orientation is not applied.
+ */
+const JIMP_FORMATS = new Jimp({ width: 1, height: 1 }).formats;
+const MIME_BY_TYPE: Record<string, string> = {
+  png: 'image/png',
+  jpg: 'image/jpeg',
+  bmp: 'image/bmp',
+  gif: 'image/gif',
+  tiff: 'image/tiff',
+};
+
+/**
  * Any image jimp decodes (PNG, JPEG, BMP, GIF, TIFF; grayscale or alpha) -> RGB 32x32 uint8 HWC.
  * The header is read first so images declaring huge dimensions are refused before decoding.
  */
 export async function decodeImageToRgb32(bytes: Uint8Array): Promise<Uint8Array> {
   if (bytes.length === 0) throw new ImageDecodeError('empty_image', 'the image is empty (0 bytes)');
-  let dims: { width?: number; height?: number };
+  let dims: { width?: number; height?: number; type?: string };
   try {
     dims = imageSize(bytes);
   } catch {
@@ -77,9 +91,13 @@ export async function decodeImageToRgb32(bytes: Uint8Array): Promise<Uint8Array>
       `image dimensions ${width}x${height} exceed the limit of ${MAX_IMAGE_SIDE}x${MAX_IMAGE_SIDE}`,
     );
   }
-  let image: Awaited<ReturnType<typeof Jimp.read>>;
+  const format = JIMP_FORMATS.find((f) => f.mime === MIME_BY_TYPE[dims.type ?? '']);
+  if (!format?.decode) {
+    throw new ImageDecodeError('unsupported_image', `${dims.type} images are not supported (PNG, JPEG, BMP, GIF or TIFF)`);
+  }
+  let image: ReturnType<typeof Jimp.fromBitmap>;
   try {
-    image = await Jimp.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+    image = Jimp.fromBitmap(await format.decode(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)));
   } catch (err) {
     throw new ImageDecodeError('corrupt_image', `the image could not be decoded: ${(err as Error).message}`);
   }

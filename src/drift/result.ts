@@ -1,0 +1,126 @@
+/**
+ * The performance_log.json contract: one drift run as one object. The runner builds it,
+ * the txt/html/png reports render it, and anything reading the file back validates it here.
+ */
+import { z } from 'zod';
+
+export const DRIFT_RESULT_SCHEMA_VERSION = 1;
+
+export const DRIFT_VERDICTS = ['none', 'moderate', 'significant'] as const;
+export type DriftVerdict = (typeof DRIFT_VERDICTS)[number];
+
+const histogramSchema = z.object({
+  bin_edges: z.array(z.number()),
+  counts: z.array(z.number().int().nonnegative()),
+  /** counts / total, so histograms of different sample sizes overlay directly. */
+  fractions: z.array(z.number()),
+});
+export type ConfidenceHistogram = z.infer<typeof histogramSchema>;
+
+const ksSchema = z.object({ statistic: z.number(), p_value: z.number() });
+
+const summarySchema = z.object({ mean: z.number(), std: z.number() });
+
+export const scenarioDriftSchema = z.object({
+  /** PSI per signal: `confidence`, `class` (predicted-class distribution) and each input statistic. */
+  psi: z.record(z.string(), z.number()),
+  psi_max: z.number(),
+  /** Which PSI signal gave psi_max. */
+  psi_max_signal: z.string(),
+  verdict: z.enum(DRIFT_VERDICTS),
+  ks: z.record(z.string(), ksSchema),
+  chi2: z.object({ statistic: z.number(), p_value: z.number(), dof: z.number().int().nonnegative() }),
+});
+export type ScenarioDrift = z.infer<typeof scenarioDriftSchema>;
+
+export const scenarioResultSchema = z.object({
+  name: z.string(),
+  /** Where the images came from (cifar10 test set + transform, a folder, ...). */
+  source: z.string(),
+  samples: z.number().int().nonnegative(),
+  labelled: z.boolean(),
+  /** Correct / successful predictions; null when the images carry no labels of the model's classes. */
+  accuracy: z.number().nullable(),
+  /** Mean top-1 confidence of successful predictions; null when none succeeded. */
+  mean_confidence: z.number().nullable(),
+  success_rate: z.number(),
+  requests: z.object({
+    succeeded: z.number().int().nonnegative(),
+    failed: z.number().int().nonnegative(),
+    /** Extra attempts made after connection errors, timeouts and 5xx answers. */
+    retries: z.number().int().nonnegative(),
+    /** Failed requests by cause (HTTP status or error code). */
+    errors: z.record(z.string(), z.number().int().nonnegative()),
+  }),
+  latency_ms: z.object({ p50: z.number().nullable(), p95: z.number().nullable(), p99: z.number().nullable() }),
+  throughput_rps: z.number(),
+  duration_s: z.number(),
+  /** Share of successful predictions per class (every model class listed). */
+  class_distribution: z.record(z.string(), z.number()),
+  class_counts: z.record(z.string(), z.number().int().nonnegative()),
+  confidence_histogram: histogramSchema,
+  /** Mean and standard deviation over the images of each input statistic (0-255 scale). */
+  input_stats: z.record(z.string(), summarySchema),
+  /** Per image, in replay order: predicted class name (null if the request failed). */
+  predictions: z.array(z.string().nullable()),
+  /** Per image true class name; null for the whole list when the scenario is unlabelled. */
+  true_labels: z.array(z.string()).nullable(),
+  confidences: z.array(z.number().nullable()),
+  /** Statistics against the reference; null for the scenario that is the reference. */
+  drift: scenarioDriftSchema.nullable(),
+  recommendations: z.array(z.string()),
+});
+export type ScenarioResult = z.infer<typeof scenarioResultSchema>;
+
+export const gateFailureSchema = z.object({ rule: z.string(), scenario: z.string(), value: z.number().nullable() });
+export type GateFailure = z.infer<typeof gateFailureSchema>;
+
+export const driftResultSchema = z.object({
+  schema_version: z.literal(DRIFT_RESULT_SCHEMA_VERSION),
+  generated_at: z.string(),
+  target: z.object({
+    url: z.string(),
+    /** `url`: an already running server; `model`: one started in-process for this run. */
+    mode: z.enum(['url', 'model']),
+    model_version: z.string().nullable(),
+    model_type: z.string().nullable(),
+    class_names: z.array(z.string()),
+  }),
+  config: z.object({
+    samples: z.number().int().positive(),
+    seed: z.number().int(),
+    concurrency: z.number().int().positive(),
+    timeout_ms: z.number().int().positive(),
+    retries: z.number().int().nonnegative(),
+    psi_bins: z.number().int().positive(),
+  }),
+  reference: z.object({
+    /** `baseline`: the clean replay of this run; `model`: the profile saved in the model's metadata. */
+    kind: z.enum(['baseline', 'model']),
+    /** The scenario serving as reference (baseline mode), else null. */
+    scenario: z.string().nullable(),
+    samples: z.number().int().nonnegative(),
+    confidence_histogram: histogramSchema,
+    class_distribution: z.record(z.string(), z.number()),
+  }),
+  scenarios: z.array(scenarioResultSchema),
+  gate: z.object({
+    rules: z.array(z.string()),
+    passed: z.boolean(),
+    failures: z.array(gateFailureSchema),
+    /** Rules that matched no scenario (e.g. scoped to one not run, or accuracy of an unlabelled one). */
+    skipped: z.array(z.object({ rule: z.string(), reason: z.string() })),
+  }),
+  duration_s: z.number(),
+});
+export type DriftResult = z.infer<typeof driftResultSchema>;
+
+/** Validates a parsed performance_log.json; the message names the first bad field. */
+export function parseDriftResult(value: unknown): DriftResult {
+  const parsed = driftResultSchema.safeParse(value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new Error(`performance_log.json is invalid at "${issue.path.join('.') || '(root)'}": ${issue.message}`);
+  }
+  return parsed.data;
+}

@@ -1,0 +1,221 @@
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ApiUnreachableError, PredictClient, replayImages } from '../src/drift/replay';
+import { PIXELS_PER_IMAGE, decodeImageToRgb32 } from '../src/preprocess';
+import type { ImageSet } from '../src/data/types';
+
+type Handler = (req: http.IncomingMessage, body: string, res: http.ServerResponse) => void;
+
+interface TinyServer {
+  url: string;
+  requests: { url: string; body: string; headers: http.IncomingHttpHeaders }[];
+  close(): Promise<void>;
+}
+
+async function tinyServer(handler: Handler): Promise<TinyServer> {
+  const requests: TinyServer['requests'] = [];
+  const server = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (chunk) => (body += chunk));
+    req.on('end', () => {
+      requests.push({ url: req.url ?? '', body, headers: req.headers });
+      handler(req, body, res);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+function json(res: http.ServerResponse, status: number, value: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(value));
+}
+
+/** Images whose first pixel's red value is their index, so the server can tell them apart. */
+function indexedImages(count: number): ImageSet {
+  const pixels = new Uint8Array(count * PIXELS_PER_IMAGE);
+  for (let i = 0; i < count; i++) pixels[i * PIXELS_PER_IMAGE] = i;
+  return { pixels, labels: new Uint8Array(count), count };
+}
+
+async function imageIndex(body: string): Promise<number> {
+  const { image_base64 } = JSON.parse(body) as { image_base64: string };
+  const rgb = await decodeImageToRgb32(Buffer.from(image_base64, 'base64'));
+  return rgb[0];
+}
+
+const servers: TinyServer[] = [];
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((s) => s.close()));
+});
+
+async function start(handler: Handler): Promise<TinyServer> {
+  const server = await tinyServer(handler);
+  servers.push(server);
+  return server;
+}
+
+describe('replayImages', () => {
+  it('sends each image as a base64 PNG and keeps answers in image order', async () => {
+    const server = await start((_req, body, res) => {
+      void imageIndex(body).then((index) => json(res, 200, { predicted_class: `class${index}`, confidence: index / 10 }));
+    });
+    const client = new PredictClient({ url: server.url + '/', timeoutMs: 2000, retries: 0, apiKey: 'secret' });
+    const progress: number[] = [];
+    const outcome = await replayImages(client, indexedImages(6), 3, (p) => progress.push(p.done));
+
+    expect(outcome.predictions).toEqual(['class0', 'class1', 'class2', 'class3', 'class4', 'class5']);
+    expect(outcome.confidences).toEqual([0, 0.1, 0.2, 0.3, 0.4, 0.5]);
+    expect(outcome.failed).toBe(0);
+    expect(outcome.latenciesMs).toHaveLength(6);
+    expect(progress).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(server.requests.every((r) => r.url === '/predict' && r.headers['x-api-key'] === 'secret')).toBe(true);
+    expect(server.requests[0].headers['content-type']).toBe('application/json');
+  });
+
+  it('keeps exactly --concurrency requests in flight', async () => {
+    let inFlight = 0;
+    let maxInFlight = 0;
+    const server = await start((_req, _body, res) => {
+      inFlight += 1;
+      maxInFlight = Math.max(maxInFlight, inFlight);
+      setTimeout(() => {
+        inFlight -= 1;
+        json(res, 200, { predicted_class: 'cat', confidence: 0.9 });
+      }, 20);
+    });
+    const client = new PredictClient({ url: server.url, timeoutMs: 2000, retries: 0 });
+    const outcome = await replayImages(client, indexedImages(20), 4);
+    expect(outcome.failed).toBe(0);
+    expect(maxInFlight).toBe(4);
+  });
+
+  it('retries 5xx answers with backoff and succeeds', async () => {
+    const attempts = new Map<number, number>();
+    const server = await start((_req, body, res) => {
+      void imageIndex(body).then((index) => {
+        const seen = (attempts.get(index) ?? 0) + 1;
+        attempts.set(index, seen);
+        if (seen <= 2) json(res, 503, { error: { code: 'busy', message: 'try later' } });
+        else json(res, 200, { predicted_class: 'dog', confidence: 0.5 });
+      });
+    });
+    const client = new PredictClient({ url: server.url, timeoutMs: 2000, retries: 2, backoffMs: 1 });
+    const outcome = await replayImages(client, indexedImages(3), 2);
+    expect(outcome.failed).toBe(0);
+    expect(outcome.retries).toBe(6);
+    expect(outcome.predictions).toEqual(['dog', 'dog', 'dog']);
+  });
+
+  it('counts requests that still fail after the retries, without throwing', async () => {
+    const server = await start((_req, body, res) => {
+      void imageIndex(body).then((index) => {
+        if (index % 2 === 0) json(res, 500, { error: { code: 'internal', message: 'boom' } });
+        else json(res, 200, { predicted_class: 'ship', confidence: 0.7 });
+      });
+    });
+    const client = new PredictClient({ url: server.url, timeoutMs: 2000, retries: 1, backoffMs: 1 });
+    const outcome = await replayImages(client, indexedImages(4), 2);
+    expect(outcome.failed).toBe(2);
+    expect(outcome.errors).toEqual({ http_500: 2 });
+    expect(outcome.retries).toBe(2);
+    expect(outcome.predictions).toEqual([null, 'ship', null, 'ship']);
+    expect(server.requests).toHaveLength(6);
+  });
+
+  it('does not retry 4xx answers', async () => {
+    const server = await start((_req, _body, res) => json(res, 400, { error: { code: 'bad', message: 'no' } }));
+    const client = new PredictClient({ url: server.url, timeoutMs: 2000, retries: 3, backoffMs: 1 });
+    const outcome = await replayImages(client, indexedImages(2), 2);
+    expect(outcome.errors).toEqual({ http_400: 2 });
+    expect(outcome.retries).toBe(0);
+    expect(server.requests).toHaveLength(2);
+  });
+
+  it('times out slow requests and retries them', async () => {
+    let calls = 0;
+    const server = await start((_req, _body, res) => {
+      calls += 1;
+      // The first request hangs past the client timeout; the retry is answered at once.
+      if (calls === 1) setTimeout(() => json(res, 200, { predicted_class: 'late', confidence: 1 }), 1000);
+      else json(res, 200, { predicted_class: 'frog', confidence: 0.6 });
+    });
+    const client = new PredictClient({ url: server.url, timeoutMs: 100, retries: 1, backoffMs: 1 });
+    const outcome = await replayImages(client, indexedImages(1), 1);
+    expect(outcome.predictions).toEqual(['frog']);
+    expect(outcome.retries).toBe(1);
+
+    const noRetry = new PredictClient({ url: server.url, timeoutMs: 100, retries: 0 });
+    calls = 0;
+    const failed = await replayImages(noRetry, indexedImages(1), 1);
+    expect(failed.errors).toEqual({ timeout: 1 });
+  });
+
+  it('retries dropped connections', async () => {
+    let calls = 0;
+    const server = await start((req, _body, res) => {
+      calls += 1;
+      if (calls === 1) req.socket.destroy();
+      else json(res, 200, { predicted_class: 'bird', confidence: 0.8 });
+    });
+    const client = new PredictClient({ url: server.url, timeoutMs: 2000, retries: 2, backoffMs: 1 });
+    const outcome = await replayImages(client, indexedImages(1), 1);
+    expect(outcome.predictions).toEqual(['bird']);
+    expect(outcome.retries).toBe(1);
+  });
+
+  it('counts refused connections as failures with their error code', async () => {
+    const server = await start(() => undefined);
+    const url = server.url;
+    await servers.splice(0)[0].close();
+    const client = new PredictClient({ url, timeoutMs: 500, retries: 1, backoffMs: 1 });
+    const outcome = await replayImages(client, indexedImages(2), 2);
+    expect(outcome.failed).toBe(2);
+    expect(outcome.errors).toEqual({ ECONNREFUSED: 2 });
+  });
+
+  it('counts answers that are not predictions as invalid_response', async () => {
+    const server = await start((_req, _body, res) => json(res, 200, { hello: 'world' }));
+    const client = new PredictClient({ url: server.url, timeoutMs: 2000, retries: 0 });
+    const outcome = await replayImages(client, indexedImages(1), 1);
+    expect(outcome.errors).toEqual({ invalid_response: 1 });
+  });
+});
+
+describe('PredictClient.probe', () => {
+  it('reads the model version and classes', async () => {
+    const server = await start((req, _body, res) => {
+      if (req.url === '/ping') json(res, 200, { status: 'healthy', model_loaded: true });
+      else json(res, 200, { model_type: 'SimpleCNN', version: 'v1_2026_01_01', class_names: ['a', 'b'] });
+    });
+    const info = await new PredictClient({ url: server.url, timeoutMs: 1000, retries: 0 }).probe();
+    expect(info).toEqual({ model_type: 'SimpleCNN', version: 'v1_2026_01_01', class_names: ['a', 'b'] });
+  });
+
+  it('fails with exit code 2 and a clear message when nothing listens', async () => {
+    const server = await start(() => undefined);
+    const url = server.url;
+    await servers.splice(0)[0].close();
+    const probe = new PredictClient({ url, timeoutMs: 500, retries: 0 }).probe();
+    await expect(probe).rejects.toThrow(ApiUnreachableError);
+    await expect(probe).rejects.toThrow(/cannot reach the API at http:\/\/127\.0\.0\.1:\d+ \(ECONNREFUSED\)/);
+    await expect(probe).rejects.toMatchObject({ exitCode: 2 });
+  });
+
+  it('names --api-key when model-info is refused', async () => {
+    const server = await start((req, _body, res) => {
+      if (req.url === '/ping') json(res, 200, { status: 'healthy', model_loaded: true });
+      else json(res, 401, { error: { code: 'unauthorized', message: 'no key' } });
+    });
+    await expect(new PredictClient({ url: server.url, timeoutMs: 1000, retries: 0 }).probe()).rejects.toThrow(/--api-key/);
+  });
+});

@@ -41,6 +41,8 @@ export const scenarioResultSchema = z.object({
   labelled: z.boolean(),
   /** Correct / successful predictions; null when the images carry no labels of the model's classes. */
   accuracy: z.number().nullable(),
+  /** Reference accuracy minus this accuracy (fraction); null when either is unlabelled or it is the reference. */
+  accuracy_drop: z.number().nullable(),
   /** Mean top-1 confidence of successful predictions; null when none succeeded. */
   mean_confidence: z.number().nullable(),
   success_rate: z.number(),

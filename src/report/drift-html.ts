@@ -1,0 +1,125 @@
+/**
+ * drift_report.html: one self-contained page (inline CSS, charts as a data: URL PNG, no
+ * scripts or external requests) rendered from the drift result object.
+ */
+import type { DriftResult, ScenarioResult } from '../drift/result';
+import { formatGateFailure, formatNumber, formatPercent, formatPValue, referenceDescription, verdictLine } from './drift-text';
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+}
+
+function row(cells: string[], header = false): string {
+  const tag = header ? 'th' : 'td';
+  return `<tr>${cells.map((c) => `<${tag}>${escapeHtml(c)}</${tag}>`).join('')}</tr>`;
+}
+
+function verdictBadge(scenario: ScenarioResult): string {
+  const verdict = scenario.drift ? scenario.drift.verdict : 'reference';
+  return `<span class="badge ${verdict}">${verdict}</span>`;
+}
+
+function performanceTable(result: DriftResult): string {
+  const header = ['scenario', 'images', 'accuracy', 'confidence', 'success', 'failed', 'p50 ms', 'p95 ms', 'p99 ms', 'req/s', 'PSI max'];
+  const body = result.scenarios
+    .map((s) => {
+      const cells = [
+        s.name,
+        String(s.samples),
+        formatPercent(s.accuracy),
+        formatNumber(s.mean_confidence),
+        formatPercent(s.success_rate),
+        String(s.requests.failed),
+        formatNumber(s.latency_ms.p50, 1),
+        formatNumber(s.latency_ms.p95, 1),
+        formatNumber(s.latency_ms.p99, 1),
+        s.throughput_rps.toFixed(0),
+        s.drift ? formatNumber(s.drift.psi_max) : '-',
+      ];
+      return row(cells).replace('</tr>', `<td>${verdictBadge(s)}</td></tr>`);
+    })
+    .join('\n');
+  return `<table>\n${row([...header, 'verdict'], true)}\n${body}\n</table>`;
+}
+
+function driftTable(result: DriftResult): string {
+  const compared = result.scenarios.filter((s) => s.drift);
+  if (compared.length === 0) return '';
+  const signals = Object.keys(compared[0].drift!.ks);
+  const header = ['scenario', 'PSI class', ...signals.map((k) => `PSI ${k}`), ...signals.map((k) => `KS ${k} D (p)`), 'chi-square (dof, p)'];
+  const rows = compared.map((s) => {
+    const d = s.drift!;
+    return row([
+      s.name,
+      formatNumber(d.psi.class),
+      ...signals.map((k) => formatNumber(d.psi[k])),
+      ...signals.map((k) => `${formatNumber(d.ks[k].statistic)} (${formatPValue(d.ks[k].p_value)})`),
+      `${formatNumber(d.chi2.statistic, 1)} (${d.chi2.dof}, ${formatPValue(d.chi2.p_value)})`,
+    ]);
+  });
+  return `<h2>Drift statistics</h2>\n<div class="scroll"><table>\n${row(header, true)}\n${rows.join('\n')}\n</table></div>`;
+}
+
+function gateSection(result: DriftResult): string {
+  const gate = result.gate;
+  if (gate.rules.length === 0) return '<h2>Gate</h2><p>No <code>--fail-on</code> rules given: nothing gated.</p>';
+  const items = [
+    ...gate.failures.map((f) => `<li class="fail">${escapeHtml(formatGateFailure(f))}</li>`),
+    ...gate.skipped.map((s) => `<li>skipped <code>${escapeHtml(s.rule)}</code>: ${escapeHtml(s.reason)}</li>`),
+  ];
+  const verdict = gate.passed ? '<span class="badge none">PASSED</span>' : '<span class="badge significant">FAILED</span>';
+  return (
+    `<h2>Gate ${verdict}</h2>\n<p>Rules: ${gate.rules.map((r) => `<code>${escapeHtml(r)}</code>`).join(' ')}</p>\n` +
+    (items.length > 0 ? `<ul>${items.join('')}</ul>` : '')
+  );
+}
+
+export function renderDriftHtml(result: DriftResult, chartPng: Buffer): string {
+  const target = result.target;
+  const verdicts = result.scenarios.map((s) => `<li><b>${escapeHtml(s.name)}</b>: ${escapeHtml(verdictLine(s))}</li>`).join('\n');
+  const recommendations = result.scenarios
+    .flatMap((s) => s.recommendations.map((r) => `<li><b>${escapeHtml(s.name)}</b>: ${escapeHtml(r)}</li>`))
+    .join('\n');
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>mldeploy drift report</title>
+<style>
+body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2rem auto; max-width: 1320px; padding: 0 1rem; color: #222; }
+table { border-collapse: collapse; margin: 0.5rem 0 1.5rem; font-size: 0.9rem; }
+th, td { border: 1px solid #ccc; padding: 0.3rem 0.6rem; text-align: right; white-space: nowrap; }
+th:first-child, td:first-child { text-align: left; }
+th { background: #f3f3f3; }
+.scroll { overflow-x: auto; }
+.badge { padding: 0.1rem 0.5rem; border-radius: 0.6rem; font-size: 0.85rem; color: #fff; background: #777; }
+.badge.none { background: #2e7d32; } .badge.moderate { background: #ef6c00; } .badge.significant { background: #c62828; }
+li.fail { color: #c62828; font-weight: 600; }
+img { max-width: 100%; border: 1px solid #ddd; }
+.meta { color: #555; }
+</style>
+</head>
+<body>
+<h1>mldeploy drift report</h1>
+<p class="meta">Generated ${escapeHtml(result.generated_at)} against <code>${escapeHtml(target.url)}</code>, model
+${escapeHtml(target.model_version ?? 'unknown')}${target.model_type ? ` (${escapeHtml(target.model_type)})` : ''}.
+Reference: ${escapeHtml(referenceDescription(result))}. ${result.config.samples} images per scenario, seed ${result.config.seed},
+concurrency ${result.config.concurrency}; ${result.duration_s.toFixed(1)} s.</p>
+<h2>Performance</h2>
+${performanceTable(result)}
+${driftTable(result)}
+<h2>Verdicts</h2>
+<ul>
+${verdicts}
+</ul>
+${gateSection(result)}
+<h2>Recommendations</h2>
+<ul>
+${recommendations}
+</ul>
+<h2>Charts</h2>
+<img alt="accuracy, confidence, success rate, latency and confidence histograms per scenario" src="data:image/png;base64,${chartPng.toString('base64')}">
+</body>
+</html>
+`;
+}

@@ -1,0 +1,200 @@
+import { DriftResult, ScenarioResult, parseDriftResult } from '../src/drift/result';
+import { driftChartConfigs, renderDriftChart } from '../src/report/drift-chart';
+import { renderDriftHtml } from '../src/report/drift-html';
+import { formatGateFailure, formatPValue, renderDriftText } from '../src/report/drift-text';
+
+const CLASSES = ['cat', 'dog'];
+const EDGES = [0, 0.2, 0.4, 0.6, 0.8, 1];
+
+function scenario(name: string, overrides: Partial<ScenarioResult>): ScenarioResult {
+  return {
+    name,
+    source: `cifar10 test + ${name}`,
+    samples: 4,
+    labelled: true,
+    accuracy: 0.75,
+    accuracy_drop: null,
+    mean_confidence: 0.8,
+    success_rate: 1,
+    requests: { succeeded: 4, failed: 0, retries: 0, errors: {} },
+    latency_ms: { p50: 4.25, p95: 9.5, p99: 12 },
+    throughput_rps: 812.4,
+    duration_s: 0.005,
+    class_distribution: { cat: 0.5, dog: 0.5 },
+    class_counts: { cat: 2, dog: 2 },
+    confidence_histogram: { bin_edges: EDGES, counts: [0, 0, 1, 1, 2], fractions: [0, 0, 0.25, 0.25, 0.5] },
+    input_stats: { brightness: { mean: 120.5, std: 30 }, noise: { mean: 10.25, std: 2 } },
+    predictions: ['cat', 'dog', 'cat', 'dog'],
+    true_labels: ['cat', 'dog', 'dog', 'dog'],
+    confidences: [0.9, 0.7, 0.5, 0.95],
+    drift: null,
+    recommendations: [],
+    ...overrides,
+  };
+}
+
+/** A fixed result: clean (the reference), a drifting noisy scenario, an unlabelled one with a failure. */
+function fixedResult(): DriftResult {
+  return {
+    schema_version: 1,
+    generated_at: '2026-01-02T03:04:05.000Z',
+    target: { url: 'http://127.0.0.1:8000', mode: 'url', model_version: 'v3_2026_01_01', model_type: 'SimpleCNN', class_names: CLASSES },
+    config: { samples: 4, seed: 42, concurrency: 16, timeout_ms: 10000, retries: 2, psi_bins: 10 },
+    reference: {
+      kind: 'baseline',
+      scenario: 'clean',
+      samples: 4,
+      confidence_histogram: { bin_edges: EDGES, counts: [0, 0, 1, 1, 2], fractions: [0, 0, 0.25, 0.25, 0.5] },
+      class_distribution: { cat: 0.5, dog: 0.5 },
+    },
+    scenarios: [
+      scenario('clean', { recommendations: ['no action needed'] }),
+      scenario('noisy', {
+        accuracy: 0.25,
+        accuracy_drop: 0.5,
+        mean_confidence: 0.45,
+        confidence_histogram: { bin_edges: EDGES, counts: [0, 3, 1, 0, 0], fractions: [0, 0.75, 0.25, 0, 0] },
+        drift: {
+          psi: { confidence: 1.234, class: 0.05, brightness: 0.01, noise: 4.5678 },
+          psi_max: 4.5678,
+          psi_max_signal: 'noise',
+          verdict: 'significant',
+          ks: {
+            confidence: { statistic: 0.75, p_value: 0.0286 },
+            brightness: { statistic: 0.25, p_value: 1 },
+            noise: { statistic: 1, p_value: 0.0000123 },
+          },
+          chi2: { statistic: 3.5, p_value: 0.061, dof: 1 },
+        },
+        recommendations: ['investigate input quality <noise>'],
+      }),
+      scenario('cifar100', {
+        labelled: false,
+        accuracy: null,
+        success_rate: 0.75,
+        requests: { succeeded: 3, failed: 1, retries: 2, errors: { http_500: 1 } },
+        predictions: ['cat', null, 'dog', 'dog'],
+        true_labels: null,
+        confidences: [0.6, null, 0.5, 0.55],
+        drift: {
+          psi: { confidence: 0.15, class: 0.12, brightness: 0.02, noise: 0.03 },
+          psi_max: 0.15,
+          psi_max_signal: 'confidence',
+          verdict: 'moderate',
+          ks: {
+            confidence: { statistic: 0.5, p_value: 0.5 },
+            brightness: { statistic: 0.25, p_value: 1 },
+            noise: { statistic: 0.25, p_value: 1 },
+          },
+          chi2: { statistic: 0.4, p_value: 0.53, dof: 1 },
+        },
+        recommendations: ['monitor'],
+      }),
+    ],
+    gate: {
+      rules: ['psi>0.2', 'cifar100:success_rate<0.9'],
+      passed: false,
+      failures: [
+        { rule: 'psi>0.2', scenario: 'noisy', value: 4.5678 },
+        { rule: 'cifar100:success_rate<0.9', scenario: 'cifar100', value: 0.75 },
+      ],
+      skipped: [],
+    },
+    duration_s: 1.5,
+  };
+}
+
+describe('drift result schema', () => {
+  it('accepts the fixed result and rejects a wrong schema_version', () => {
+    expect(parseDriftResult(JSON.parse(JSON.stringify(fixedResult())))).toEqual(fixedResult());
+    expect(() => parseDriftResult({ ...fixedResult(), schema_version: 2 })).toThrow(/schema_version/);
+    const broken = fixedResult() as unknown as { scenarios: { latency_ms: unknown }[] };
+    broken.scenarios[1].latency_ms = { p50: 'fast' };
+    expect(() => parseDriftResult(broken)).toThrow(/scenarios\.1\.latency_ms\.p50/);
+  });
+});
+
+describe('drift_report.txt', () => {
+  const text = renderDriftText(fixedResult());
+
+  it('has one table row per scenario with its figures and verdict', () => {
+    const rows = text.split('\n');
+    const noisy = rows.find((line) => line.startsWith('noisy '))!;
+    expect(noisy.split(/\s+/)).toEqual(['noisy', '4', '25.0%', '0.450', '100.0%', '0', '4.3', '9.5', '12.0', '812', '4.568', 'significant']);
+    const cifar = rows.find((line) => line.startsWith('cifar100 '))!;
+    expect(cifar.split(/\s+/)).toEqual(['cifar100', '4', 'n/a', '0.800', '75.0%', '1', '4.3', '9.5', '12.0', '812', '0.150', 'moderate']);
+    expect(rows.find((line) => line.startsWith('clean '))).toMatch(/reference$/);
+  });
+
+  it('explains each verdict with the figures behind it', () => {
+    expect(text).toContain(
+      'noisy: significant drift: PSI max 4.568 (noise); PSI confidence 1.234, class 0.050; KS confidence D=0.750 p=0.029; ' +
+        'chi-square 3.5 (dof 1) p=0.061; accuracy 25.0% (-50.0 pts vs reference)',
+    );
+    expect(text).toContain('cifar100: moderate drift: PSI max 0.150 (confidence)');
+    expect(text).toContain('cifar100: 1 failed requests (http_500 x1)');
+    expect(text).toContain('reference:  the clean replay of this run (4 images)');
+  });
+
+  it('names every failed rule, scenario and value, and the recommendations', () => {
+    expect(text).toContain("FAILED: rule 'psi>0.2' failed for scenario noisy (value 4.5678)");
+    expect(text).toContain("FAILED: rule 'cifar100:success_rate<0.9' failed for scenario cifar100 (value 0.7500)");
+    expect(text).toContain('result: FAILED, 2 violation(s) (exit 1)');
+    expect(text).toContain('  - noisy: investigate input quality <noise>');
+  });
+
+  it('says when nothing was gated', () => {
+    const result = fixedResult();
+    result.gate = { rules: [], passed: true, failures: [], skipped: [] };
+    expect(renderDriftText(result)).toContain('no rules given: nothing gated (exit 0)');
+  });
+
+  it('formats p-values across magnitudes', () => {
+    expect(formatPValue(0.5)).toBe('0.500');
+    expect(formatPValue(0.0000123)).toBe('1.2e-5');
+    expect(formatPValue(0)).toBe('<1e-300');
+    expect(formatGateFailure({ rule: 'accuracy<0.5', scenario: 'blur', value: null })).toBe(
+      "rule 'accuracy<0.5' failed for scenario blur (no value)",
+    );
+  });
+});
+
+describe('drift_analysis.png', () => {
+  it('draws the four summary panels plus one confidence histogram per compared scenario', () => {
+    const configs = driftChartConfigs(fixedResult());
+    expect(configs).toHaveLength(6);
+    const accuracy = configs[0].data.datasets[0].data;
+    expect(accuracy).toEqual([75, 25, null]);
+    const latency = configs[3].data.datasets.map((d) => d.label);
+    expect(latency).toEqual(['p50', 'p95', 'p99']);
+    const noisyHistogram = configs[4].data.datasets;
+    expect(noisyHistogram.map((d) => d.label)).toEqual(['noisy', 'clean (baseline)']);
+    expect(noisyHistogram[0].data).toEqual([0, 75, 25, 0, 0]);
+    expect(noisyHistogram[1].data).toEqual([0, 0, 25, 25, 50]);
+  });
+
+  it('renders a PNG grid of two columns', () => {
+    const png = renderDriftChart(fixedResult());
+    expect(png.subarray(1, 4).toString('ascii')).toBe('PNG');
+    expect(png.readUInt32BE(16)).toBe(2 * 640);
+    expect(png.readUInt32BE(20)).toBe(3 * 400);
+  });
+});
+
+describe('drift_report.html', () => {
+  const png = Buffer.from([0x89, 0x50, 0x4e, 0x47]);
+  const html = renderDriftHtml(fixedResult(), png);
+
+  it('is self-contained: the chart is a data: URL and nothing is fetched', () => {
+    expect(html).toContain(`src="data:image/png;base64,${png.toString('base64')}"`);
+    expect(html).not.toMatch(/<script|<link|src="http/);
+  });
+
+  it('shows the table, verdicts, gate failures, and escapes text', () => {
+    expect(html).toContain('<td>noisy</td><td>4</td><td>25.0%</td>');
+    expect(html).toContain('<span class="badge significant">significant</span>');
+    expect(html).toContain('rule &#39;psi&gt;0.2&#39; failed for scenario noisy (value 4.5678)');
+    expect(html).toContain('investigate input quality &lt;noise&gt;');
+    expect(html).toContain('<span class="badge significant">FAILED</span>');
+  });
+});

@@ -1,0 +1,190 @@
+/**
+ * Drift scenarios that transform a labelled image set (labels unchanged): noise, blur,
+ * lighting, compression and rotation applied to the CIFAR-10 test images. Every random
+ * choice comes from a generator seeded by (seed, scenario name), so a run is reproducible
+ * and adding a scenario leaves the others' images unchanged.
+ *
+ * `cifar100` and `--scenario name=<folder>` are data sources, not transforms: the runner
+ * loads those images itself (see {@link isTransformScenario}).
+ */
+import type { ImageSet } from '../data/types';
+import { UsageError } from '../errors';
+import { IMAGE_SIZE, PIXELS_PER_IMAGE, decodeImageToRgb32, encodeJpeg } from '../preprocess';
+import { createRandom, deriveSeed, type Random } from './random';
+
+/** Noise standard deviations in pixel levels, as the workshop defines them. */
+export const NOISE_SIGMA = { noisy: 0.2 * 255, very_noisy: 0.5 * 255 } as const;
+/** Brightness shift in pixel levels; the sign (brighter or darker) is drawn per image. */
+export const BRIGHTNESS_SHIFT = 64;
+/** Contrast kept around each image's mean level. */
+export const CONTRAST_FACTOR = 0.4;
+/** JPEG quality of the re-encode. */
+export const JPEG_QUALITY = 10;
+/** Rotation magnitude range in degrees; the angle and direction are drawn per image. */
+export const ROTATION_DEGREES = { min: 15, max: 30 } as const;
+
+interface ScenarioDefinition {
+  description: string;
+  transform(pixels: Uint8Array, random: Random): Uint8Array | Promise<Uint8Array>;
+}
+
+export const SCENARIOS = {
+  clean: {
+    description: 'the images unchanged (the baseline)',
+    transform: (pixels) => pixels.slice(),
+  },
+  noisy: {
+    description: `Gaussian noise, sigma = 0.2*255 = ${NOISE_SIGMA.noisy} levels, clipped to 0..255`,
+    transform: (pixels, random) => addGaussianNoise(pixels, NOISE_SIGMA.noisy, random),
+  },
+  very_noisy: {
+    description: `Gaussian noise, sigma = 0.5*255 = ${NOISE_SIGMA.very_noisy} levels, clipped to 0..255`,
+    transform: (pixels, random) => addGaussianNoise(pixels, NOISE_SIGMA.very_noisy, random),
+  },
+  blur: {
+    description: 'Gaussian blur (5x5 binomial kernel, sigma = 1 pixel, edges clamped)',
+    transform: (pixels) => mapImages(pixels, blurImage),
+  },
+  brightness: {
+    description: `brightness shifted by ${BRIGHTNESS_SHIFT} levels, up or down per image, clipped`,
+    transform: (pixels, random) =>
+      mapImages(pixels, (image) => shiftBrightness(image, random.next() < 0.5 ? -BRIGHTNESS_SHIFT : BRIGHTNESS_SHIFT)),
+  },
+  contrast: {
+    description: `contrast reduced to ${CONTRAST_FACTOR * 100}% around each image's mean level`,
+    transform: (pixels) => mapImages(pixels, (image) => scaleContrast(image, CONTRAST_FACTOR)),
+  },
+  jpeg: {
+    description: `JPEG re-encode at quality ${JPEG_QUALITY}`,
+    transform: (pixels) => jpegRoundTrip(pixels, JPEG_QUALITY),
+  },
+  rotate: {
+    description: `rotated ${ROTATION_DEGREES.min}-${ROTATION_DEGREES.max} degrees either way (bilinear, black corners)`,
+    transform: (pixels, random) =>
+      mapImages(pixels, (image) => {
+        const magnitude = ROTATION_DEGREES.min + (ROTATION_DEGREES.max - ROTATION_DEGREES.min) * random.next();
+        return rotateImage(image, random.next() < 0.5 ? -magnitude : magnitude);
+      }),
+  },
+} satisfies Record<string, ScenarioDefinition>;
+
+export type TransformScenarioName = keyof typeof SCENARIOS;
+export const TRANSFORM_SCENARIO_NAMES = Object.keys(SCENARIOS) as TransformScenarioName[];
+
+/** True for names applyScenario handles; false for data sources (cifar100, user folders). */
+export function isTransformScenario(name: string): name is TransformScenarioName {
+  return Object.prototype.hasOwnProperty.call(SCENARIOS, name);
+}
+
+/** Transform a labelled image set; labels are kept. Same (name, images, seed) -> same bytes. */
+export async function applyScenario(name: string, images: ImageSet, seed: number): Promise<ImageSet> {
+  if (!isTransformScenario(name)) {
+    throw new UsageError(`unknown scenario "${name}"; transform scenarios: ${TRANSFORM_SCENARIO_NAMES.join(', ')}`);
+  }
+  if (images.pixels.length !== images.count * PIXELS_PER_IMAGE) {
+    throw new UsageError(`image set holds ${images.pixels.length} bytes, expected ${images.count * PIXELS_PER_IMAGE}`);
+  }
+  const definition: ScenarioDefinition = SCENARIOS[name];
+  const pixels = await definition.transform(images.pixels, createRandom(deriveSeed(seed, name)));
+  return { pixels, labels: images.labels.slice(), count: images.count };
+}
+
+/** pixel + sigma * N(0,1), rounded and clipped to 0..255, independently for every byte. */
+export function addGaussianNoise(pixels: Uint8Array, sigma: number, random: Random): Uint8Array {
+  const out = new Uint8Array(pixels.length);
+  for (let i = 0; i < pixels.length; i++) out[i] = clampByte(pixels[i] + sigma * random.normal());
+  return out;
+}
+
+function mapImages(pixels: Uint8Array, transform: (image: Uint8Array) => Uint8Array): Uint8Array {
+  const out = new Uint8Array(pixels.length);
+  for (let offset = 0; offset < pixels.length; offset += PIXELS_PER_IMAGE) {
+    out.set(transform(pixels.subarray(offset, offset + PIXELS_PER_IMAGE)), offset);
+  }
+  return out;
+}
+
+const BINOMIAL_5 = [1 / 16, 4 / 16, 6 / 16, 4 / 16, 1 / 16];
+
+/** Separable 5x5 binomial blur (a close Gaussian approximation), edge pixels repeated. */
+function blurImage(image: Uint8Array): Uint8Array {
+  const horizontal = new Float64Array(image.length);
+  const out = new Uint8Array(image.length);
+  const pass = (read: (y: number, x: number, c: number) => number, write: (y: number, x: number, c: number, v: number) => void, alongX: boolean) => {
+    for (let y = 0; y < IMAGE_SIZE; y++) {
+      for (let x = 0; x < IMAGE_SIZE; x++) {
+        for (let c = 0; c < 3; c++) {
+          let total = 0;
+          for (let k = -2; k <= 2; k++) {
+            const sx = alongX ? clampIndex(x + k) : x;
+            const sy = alongX ? y : clampIndex(y + k);
+            total += BINOMIAL_5[k + 2] * read(sy, sx, c);
+          }
+          write(y, x, c, total);
+        }
+      }
+    }
+  };
+  const index = (y: number, x: number, c: number) => (y * IMAGE_SIZE + x) * 3 + c;
+  pass((y, x, c) => image[index(y, x, c)], (y, x, c, v) => (horizontal[index(y, x, c)] = v), true);
+  pass((y, x, c) => horizontal[index(y, x, c)], (y, x, c, v) => (out[index(y, x, c)] = clampByte(v)), false);
+  return out;
+}
+
+function shiftBrightness(image: Uint8Array, shift: number): Uint8Array {
+  return image.map((value) => clampByte(value + shift));
+}
+
+function scaleContrast(image: Uint8Array, factor: number): Uint8Array {
+  let total = 0;
+  for (const value of image) total += value;
+  const mean = total / image.length;
+  return image.map((value) => clampByte(mean + (value - mean) * factor));
+}
+
+async function jpegRoundTrip(pixels: Uint8Array, quality: number): Promise<Uint8Array> {
+  const out = new Uint8Array(pixels.length);
+  for (let offset = 0; offset < pixels.length; offset += PIXELS_PER_IMAGE) {
+    const jpeg = await encodeJpeg(pixels.subarray(offset, offset + PIXELS_PER_IMAGE), quality);
+    out.set(await decodeImageToRgb32(jpeg), offset);
+  }
+  return out;
+}
+
+/** Rotate about the image centre by `degrees` (positive = counter-clockwise), bilinear; outside is black. */
+export function rotateImage(image: Uint8Array, degrees: number): Uint8Array {
+  const out = new Uint8Array(image.length);
+  const radians = (degrees * Math.PI) / 180;
+  const cos = Math.cos(radians);
+  const sin = Math.sin(radians);
+  const centre = (IMAGE_SIZE - 1) / 2;
+  for (let y = 0; y < IMAGE_SIZE; y++) {
+    for (let x = 0; x < IMAGE_SIZE; x++) {
+      // Inverse mapping: where in the source does this output pixel come from?
+      const dx = x - centre;
+      const dy = y - centre;
+      const sx = centre + cos * dx - sin * dy;
+      const sy = centre + sin * dx + cos * dy;
+      const x0 = Math.floor(sx);
+      const y0 = Math.floor(sy);
+      const fx = sx - x0;
+      const fy = sy - y0;
+      for (let c = 0; c < 3; c++) {
+        const sample = (py: number, px: number) =>
+          px < 0 || py < 0 || px >= IMAGE_SIZE || py >= IMAGE_SIZE ? 0 : image[(py * IMAGE_SIZE + px) * 3 + c];
+        const top = sample(y0, x0) * (1 - fx) + sample(y0, x0 + 1) * fx;
+        const bottom = sample(y0 + 1, x0) * (1 - fx) + sample(y0 + 1, x0 + 1) * fx;
+        out[(y * IMAGE_SIZE + x) * 3 + c] = clampByte(top * (1 - fy) + bottom * fy);
+      }
+    }
+  }
+  return out;
+}
+
+function clampIndex(i: number): number {
+  return Math.min(Math.max(i, 0), IMAGE_SIZE - 1);
+}
+
+function clampByte(value: number): number {
+  return Math.min(255, Math.max(0, Math.round(value)));
+}

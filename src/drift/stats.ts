@@ -99,13 +99,17 @@ function binCounts(values: ArrayLike<number>, edges: number[], label = 'referenc
   return counts;
 }
 
-/** numpy.quantile's default ('linear', Hyndman-Fan type 7) on sorted data. */
+/**
+ * numpy.quantile's default ('linear', Hyndman-Fan type 7) on sorted data, interpolating the
+ * way numpy does (from the upper neighbour when past the midpoint) so edges agree bit for bit.
+ */
 function quantileOfSorted(sorted: Float64Array, q: number): number {
   const position = q * (sorted.length - 1);
   const below = Math.floor(position);
   const above = Math.min(below + 1, sorted.length - 1);
   const fraction = position - below;
-  return sorted[below] + (sorted[above] - sorted[below]) * fraction;
+  const difference = sorted[above] - sorted[below];
+  return fraction >= 0.5 ? sorted[above] - difference * (1 - fraction) : sorted[below] + difference * fraction;
 }
 
 // ---------------------------------------------------------------------------------------

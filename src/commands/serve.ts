@@ -1,5 +1,63 @@
-import { Command } from 'commander';
+import * as os from 'node:os';
+import { Command, Option } from 'commander';
+import { UsageError } from '../errors';
+import { BACKEND_CHOICES, BackendChoice, parseBackendChoice } from '../model/engine';
+import { DEFAULT_HOST, DEFAULT_LOG_DIR, DEFAULT_MODEL_NAME, DEFAULT_PORT, runServe } from '../serve';
+
+interface ServeCommandOptions {
+  model: string;
+  port: string;
+  host: string;
+  workers: string;
+  logDir: string;
+  apiKey?: string;
+  cors?: string;
+  backend: BackendChoice;
+  modelName: string;
+}
 
 export function registerServe(program: Command): void {
-  program.command('serve').description('(being built)');
+  program
+    .command('serve')
+    .description('Serve the trained model over HTTP (workshop JSON, multipart, batch, TF Serving REST, /metrics)')
+    .option('--model <path>', 'model version dir, <models-dir>/latest or a models dir', 'saved_models/latest')
+    .addOption(new Option('--port <n>', 'port to listen on (0 = any free port)').env('PORT').default(String(DEFAULT_PORT)))
+    .addOption(new Option('--host <address>', 'address to bind (0.0.0.0 for every interface)').env('HOST').default(DEFAULT_HOST))
+    .option('--workers <n>', 'processes sharing the port (node:cluster)', String(os.availableParallelism()))
+    .option('--log-dir <dir>', 'where predictions.jsonl and server.log go', DEFAULT_LOG_DIR)
+    .addOption(new Option('--api-key <key>', 'require this key on prediction and admin routes').env('MLDEPLOY_API_KEY'))
+    .option('--cors <origins>', 'allow these browser origins (comma-separated, or *)')
+    .addOption(new Option('--backend <engine>', 'tfjs engine').choices(BACKEND_CHOICES).default('auto').argParser(parseBackendChoice))
+    .option('--model-name <name>', 'model name in TF Serving routes (/v1/models/<name>)', DEFAULT_MODEL_NAME)
+    .action(async (options: ServeCommandOptions) => {
+      await runServe(
+        {
+          modelPath: options.model,
+          port: parseInteger(options.port, '--port', 0, 65535),
+          host: options.host,
+          workers: parseInteger(options.workers, '--workers', 1, 64),
+          logDir: options.logDir,
+          apiKey: options.apiKey || undefined,
+          cors: options.cors,
+          backend: options.backend,
+          modelName: options.modelName,
+        },
+        {
+          ready: (info) => {
+            process.stdout.write(
+              `mldeploy serve: listening on ${info.url} | model ${info.version} | engine ${info.engine} | ` +
+                `${info.workers} worker${info.workers === 1 ? '' : 's'} | ready in ${info.startupMs} ms\n` +
+                `  docs ${info.url}/docs | metrics ${info.url}/metrics | logs ${info.logDir}/\n`,
+            );
+          },
+          notice: (message) => process.stdout.write(`mldeploy serve: ${message}\n`),
+        },
+      );
+    });
+}
+
+function parseInteger(value: string, flag: string, min: number, max: number): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`${flag} must be an integer from ${min} to ${max}, got "${value}"`);
+  return n;
 }

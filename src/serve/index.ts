@@ -1,0 +1,13 @@
+/** Public surface of the serve module (the CLI, drift --model and tests use only these). */
+export { createApp } from './app';
+export type { ServeContext } from './app';
+export { startServer, createServerParts, DEFAULT_PORT, DEFAULT_HOST, DEFAULT_LOG_DIR, DEFAULT_MODEL_NAME, SERVER_LOG_FILE } from './server';
+export type { StartServerOptions, RunningServer, ServerParts } from './server';
+export { runServe } from './runtime';
+export type { ServeOptions, ServeEvents, ReadyInfo } from './runtime';
+export { MAX_BATCH_IMAGES, MAX_JSON_BYTES, MAX_FILE_BYTES } from './inputs';
+export { PREDICTION_LOG_FILE } from './prediction-log';
+export type { PredictionRecord } from './prediction-log';
+export { DEFAULT_BATCHING } from './predictor';
+export type { BatchingOptions } from './predictor';
+export type { ReloadResult } from './repository';

@@ -1,0 +1,87 @@
+/**
+ * Request payload -> image bytes / pixels, strictly: anything malformed becomes a 4xx HttpError
+ * naming the field. Decoding itself happens only in src/preprocess.
+ */
+import { decodeImageToRgb32, ImageDecodeError, IMAGE_SIZE, CHANNELS, PIXELS_PER_IMAGE } from '../preprocess';
+import { HttpError, httpErrorFromDecode } from './http-errors';
+
+/** Most images one /predict/batch or TF Serving :predict request may carry. */
+export const MAX_BATCH_IMAGES = 64;
+/** Largest JSON body (base64 images included). */
+export const MAX_JSON_BYTES = 10 * 1024 * 1024;
+/** Largest multipart upload. */
+export const MAX_FILE_BYTES = 10 * 1024 * 1024;
+
+const DATA_URL_PREFIX = /^data:[\w.+-]+\/[\w.+-]+(;[\w-]+=[\w.-]+)*;base64,/i;
+const BASE64_BODY = /^[A-Za-z0-9+/_-]*={0,2}$/;
+const WHITESPACE = /\s+/g;
+
+/** Base64 (standard or URL-safe, padding optional) or a data: URL -> bytes. */
+export function decodeBase64Field(value: unknown, field: string): Buffer {
+  if (value === undefined || value === null) throw new HttpError(400, 'missing_field', `"${field}" is required`);
+  if (typeof value !== 'string') throw new HttpError(400, 'invalid_field', `"${field}" must be a base64 string`);
+  let text = value;
+  const prefix = DATA_URL_PREFIX.exec(text);
+  if (prefix) text = text.slice(prefix[0].length);
+  else if (text.startsWith('data:')) throw new HttpError(400, 'invalid_base64', `"${field}" is a data: URL without ";base64,"`);
+  if (/\s/.test(text)) text = text.replace(WHITESPACE, '');
+  if (text.length === 0) throw new HttpError(400, 'empty_image', `"${field}" is empty`);
+  if (!BASE64_BODY.test(text) || text.replace(/=+$/, '').length % 4 === 1) {
+    throw new HttpError(400, 'invalid_base64', `"${field}" is not valid base64`);
+  }
+  return Buffer.from(text, text.includes('-') || text.includes('_') ? 'base64url' : 'base64');
+}
+
+/** Image bytes -> 32x32 RGB pixels via the shared preprocessing module; decode errors -> 4xx. */
+export async function decodeImageField(bytes: Uint8Array, field: string): Promise<Uint8Array> {
+  try {
+    return await decodeImageToRgb32(bytes);
+  } catch (err) {
+    if (err instanceof ImageDecodeError) throw httpErrorFromDecode(err, `"${field}"`);
+    throw err;
+  }
+}
+
+/** `{"images": [...]}` / `{"instances": [...]}` -> the array, with the documented size limit. */
+export function requireImageList(value: unknown, field: string): unknown[] {
+  if (value === undefined || value === null) throw new HttpError(400, 'missing_field', `"${field}" is required`);
+  if (!Array.isArray(value)) throw new HttpError(400, 'invalid_field', `"${field}" must be an array`);
+  if (value.length === 0) throw new HttpError(400, 'invalid_field', `"${field}" must not be empty`);
+  if (value.length > MAX_BATCH_IMAGES) {
+    throw new HttpError(413, 'too_many_images', `"${field}" has ${value.length} items; the limit is ${MAX_BATCH_IMAGES} per request`);
+  }
+  return value;
+}
+
+/**
+ * A TF Serving instance: a [32][32][3] array of 0-255 numbers (fractions are rounded), or
+ * `{"b64": "<base64 image>"}` -> pixels and the bytes its input hash is computed from.
+ */
+export async function decodeInstance(instance: unknown, field: string): Promise<{ pixels: Uint8Array; bytes: Uint8Array }> {
+  if (instance !== null && typeof instance === 'object' && !Array.isArray(instance)) {
+    const b64 = (instance as Record<string, unknown>).b64;
+    const bytes = decodeBase64Field(b64, `${field}.b64`);
+    return { pixels: await decodeImageField(bytes, field), bytes };
+  }
+  const pixels = pixelArrayToUint8(instance, field);
+  return { pixels, bytes: pixels };
+}
+
+function pixelArrayToUint8(value: unknown, field: string): Uint8Array {
+  const shapeError = () =>
+    new HttpError(400, 'invalid_instance', `${field} must be a ${IMAGE_SIZE}x${IMAGE_SIZE}x${CHANNELS} array of numbers 0-255 or {"b64": "..."}`);
+  if (!Array.isArray(value) || value.length !== IMAGE_SIZE) throw shapeError();
+  const pixels = new Uint8Array(PIXELS_PER_IMAGE);
+  let offset = 0;
+  for (const row of value) {
+    if (!Array.isArray(row) || row.length !== IMAGE_SIZE) throw shapeError();
+    for (const pixel of row) {
+      if (!Array.isArray(pixel) || pixel.length !== CHANNELS) throw shapeError();
+      for (const channel of pixel) {
+        if (typeof channel !== 'number' || !(channel >= 0 && channel <= 255)) throw shapeError();
+        pixels[offset++] = Math.round(channel);
+      }
+    }
+  }
+  return pixels;
+}

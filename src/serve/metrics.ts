@@ -1,0 +1,79 @@
+/**
+ * Prometheus metrics (prom-client). Each server has its own registry so several can live in one
+ * process (tests, drift --model); in cluster mode the primary aggregates the workers' registries.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export const METRIC_PREFIX = 'mldeploy_';
+
+export class ServeMetrics {
+  readonly registry = new Registry();
+  readonly requests: Counter<'method' | 'route' | 'status'>;
+  readonly requestDuration: Histogram<'route'>;
+  readonly inFlight: Gauge;
+  readonly predictions: Counter<'class'>;
+  readonly confidence: Histogram;
+  readonly batchSize: Histogram;
+  readonly modelInfo: Gauge<'version' | 'model_type' | 'engine'>;
+  readonly reloads: Counter<'result'>;
+
+  constructor(options: { processMetrics?: boolean } = {}) {
+    const registers = [this.registry];
+    this.requests = new Counter({
+      name: `${METRIC_PREFIX}http_requests_total`,
+      help: 'HTTP requests by method, route and status code',
+      labelNames: ['method', 'route', 'status'],
+      registers,
+    });
+    this.requestDuration = new Histogram({
+      name: `${METRIC_PREFIX}http_request_duration_seconds`,
+      help: 'HTTP request latency by route',
+      labelNames: ['route'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    });
+    this.inFlight = new Gauge({
+      name: `${METRIC_PREFIX}http_requests_in_flight`,
+      help: 'HTTP requests being handled right now',
+      registers,
+    });
+    this.predictions = new Counter({
+      name: `${METRIC_PREFIX}predictions_total`,
+      help: 'Predictions by predicted class',
+      labelNames: ['class'],
+      registers,
+    });
+    this.confidence = new Histogram({
+      name: `${METRIC_PREFIX}prediction_confidence`,
+      help: 'Confidence (top probability) of each prediction',
+      buckets: [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1],
+      registers,
+    });
+    this.batchSize = new Histogram({
+      name: `${METRIC_PREFIX}batch_size`,
+      help: 'Images per model call (micro-batching)',
+      buckets: [1, 2, 4, 8, 16, 32, 64],
+      registers,
+    });
+    this.modelInfo = new Gauge({
+      name: `${METRIC_PREFIX}model_info`,
+      help: 'The served model version (value 1 for the current version)',
+      labelNames: ['version', 'model_type', 'engine'],
+      // Every worker serves the same version: aggregate by max, not sum.
+      aggregator: 'max',
+      registers,
+    });
+    this.reloads = new Counter({
+      name: `${METRIC_PREFIX}model_reloads_total`,
+      help: 'Model reload attempts by result',
+      labelNames: ['result'],
+      registers,
+    });
+    if (options.processMetrics !== false) collectDefaultMetrics({ register: this.registry });
+  }
+
+  setModel(version: string, modelType: string, engine: string): void {
+    this.modelInfo.reset();
+    this.modelInfo.set({ version, model_type: modelType, engine }, 1);
+  }
+}

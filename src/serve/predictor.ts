@@ -1,0 +1,113 @@
+/**
+ * Micro-batching predictor: images that arrive within `maxWaitMs` of each other (or while a batch
+ * is running) go into one forward pass of at most `maxBatchSize` images. Every protocol adapter
+ * (workshop JSON, multipart, batch, TF Serving) predicts through this one object.
+ */
+import { PIXELS_PER_IMAGE } from '../preprocess';
+import { ModelRepository, ServedModel } from './repository';
+
+export interface BatchingOptions {
+  /** Largest number of images in one model call. */
+  maxBatchSize: number;
+  /** How long the first queued image waits for company before its batch runs. */
+  maxWaitMs: number;
+}
+
+export const DEFAULT_BATCHING: BatchingOptions = { maxBatchSize: 32, maxWaitMs: 2 };
+
+export interface ImagePrediction {
+  /** Probabilities in class order (a view into the batch's output). */
+  probabilities: Float32Array;
+  classIndex: number;
+  confidence: number;
+  /** The model version that computed it (stays valid across a reload). */
+  model: ServedModel;
+}
+
+interface QueuedImage {
+  pixels: Uint8Array;
+  resolve: (prediction: ImagePrediction) => void;
+  reject: (err: unknown) => void;
+}
+
+export class BatchingPredictor {
+  private queue: QueuedImage[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private running = false;
+  private idleWaiters: Array<() => void> = [];
+
+  constructor(
+    private readonly repository: ModelRepository,
+    private readonly options: BatchingOptions = DEFAULT_BATCHING,
+    /** Called once per model call with its size (metrics). */
+    private readonly onBatch: (size: number) => void = () => {},
+  ) {}
+
+  /** Predicts one uint8 32x32 RGB image (3072 bytes, HWC). */
+  predict(pixels: Uint8Array): Promise<ImagePrediction> {
+    return new Promise<ImagePrediction>((resolve, reject) => {
+      this.queue.push({ pixels, resolve, reject });
+      this.schedule();
+    });
+  }
+
+  get pending(): number {
+    return this.queue.length + (this.running ? 1 : 0);
+  }
+
+  /** Resolves once no image is queued or being predicted (graceful stop). */
+  idle(): Promise<void> {
+    if (this.pending === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private schedule(): void {
+    if (this.running) return; // the running batch picks the queue up when it ends
+    if (this.queue.length >= this.options.maxBatchSize) {
+      this.clearTimer();
+      void this.runBatch();
+    } else if (!this.timer) {
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        void this.runBatch();
+      }, this.options.maxWaitMs);
+    }
+  }
+
+  private clearTimer(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private async runBatch(): Promise<void> {
+    if (this.running || this.queue.length === 0) return;
+    this.running = true;
+    const batch = this.queue.splice(0, this.options.maxBatchSize);
+    try {
+      const model = this.repository.current;
+      const count = batch.length;
+      const pixels = count === 1 ? batch[0].pixels : new Uint8Array(count * PIXELS_PER_IMAGE);
+      if (count > 1) batch.forEach((item, i) => pixels.set(item.pixels, i * PIXELS_PER_IMAGE));
+      this.onBatch(count);
+      const output = await model.predict(pixels, count);
+      const numClasses = output.length / count;
+      batch.forEach((item, i) => {
+        const probabilities = output.subarray(i * numClasses, (i + 1) * numClasses);
+        let classIndex = 0;
+        for (let c = 1; c < numClasses; c++) if (probabilities[c] > probabilities[classIndex]) classIndex = c;
+        item.resolve({ probabilities, classIndex, confidence: probabilities[classIndex], model });
+      });
+    } catch (err) {
+      for (const item of batch) item.reject(err);
+    } finally {
+      this.running = false;
+      if (this.queue.length > 0) {
+        // Whatever arrived while the model ran is already late: run it now rather than wait again.
+        this.clearTimer();
+        setImmediate(() => void this.runBatch());
+      } else {
+        for (const resolve of this.idleWaiters.splice(0)) resolve();
+      }
+    }
+  }
+}

@@ -1,0 +1,202 @@
+/**
+ * startServer: one in-process inference server (engine -> model repository -> predictor -> app ->
+ * HTTP listener). The CLI's cluster mode runs one of these per worker; drift --model runs one in-process.
+ */
+import * as http from 'node:http';
+import { AddressInfo } from 'node:net';
+import * as path from 'node:path';
+import pino, { Logger } from 'pino';
+import type { Express } from 'express';
+import { MldeployError, UsageError } from '../errors';
+import { BackendChoice, EngineInfo, initEngine } from '../model/engine';
+import { createApp, ServeContext } from './app';
+import { ServeMetrics } from './metrics';
+import { BufferedSink, PredictionSink, RotatingFileSink, RotationOptions } from './prediction-log';
+import { BatchingOptions, BatchingPredictor, DEFAULT_BATCHING } from './predictor';
+import { ModelRepository, ReloadResult } from './repository';
+
+export const DEFAULT_PORT = 8000;
+export const DEFAULT_HOST = '127.0.0.1';
+export const DEFAULT_LOG_DIR = 'logs';
+export const DEFAULT_MODEL_NAME = 'default';
+export const SERVER_LOG_FILE = 'server.log';
+/** How long a graceful stop waits for in-flight requests before closing their connections. */
+const DRAIN_TIMEOUT_MS = 10_000;
+
+export interface StartServerOptions {
+  /** A version dir, `<models-dir>/latest`, or a models dir. */
+  modelPath: string;
+  /** 0 picks a free port. */
+  port?: number;
+  host?: string;
+  /** startServer is one process; only 1 is accepted here (the CLI's runServe forks workers). */
+  workers?: number;
+  logDir?: string;
+  apiKey?: string;
+  cors?: string;
+  modelName?: string;
+  backend?: BackendChoice;
+  batching?: Partial<BatchingOptions>;
+  rotation?: RotationOptions;
+  /** Request/event log level for <logDir>/server.log ('silent' turns it off). */
+  logLevel?: string;
+  /** Cluster workers pass hooks that route through the primary. */
+  cluster?: ClusterHooks;
+}
+
+export interface ClusterHooks {
+  predictionSink: PredictionSink;
+  metricsText: () => Promise<string>;
+  /** Called after this worker reloaded via POST /admin/reload, so the primary reloads the others. */
+  afterAdminReload: () => void;
+}
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  host: string;
+  version: string;
+  engine: EngineInfo;
+  app: Express;
+  logger: Logger;
+  metrics: ServeMetrics;
+  /** Reloads the model --model points at; a broken model throws ModelError and the old one keeps serving. */
+  reload(): Promise<ReloadResult>;
+  /** Stops accepting, finishes in-flight requests, flushes logs. Idempotent. */
+  close(): Promise<void>;
+}
+
+export interface ServerParts {
+  context: ServeContext;
+  app: Express;
+  /** Reloads this process's model only (SIGHUP and cluster broadcasts). */
+  reload(): Promise<ReloadResult>;
+  /** Flushes logs and releases the model (after the listener is closed). */
+  dispose(): Promise<void>;
+}
+
+/** Everything but the listener: for supertest and for startServer. */
+export async function createServerParts(options: StartServerOptions): Promise<ServerParts> {
+  if (options.workers !== undefined && options.workers !== 1) {
+    throw new UsageError('startServer runs one process; use "mldeploy serve --workers <n>" for several');
+  }
+  const engine = await initEngine(options.backend ?? 'auto');
+  const repository = new ModelRepository(options.modelPath);
+  const served = await repository.load();
+  const logDir = options.logDir ?? DEFAULT_LOG_DIR;
+  const metrics = new ServeMetrics();
+  metrics.setModel(served.version, served.metadata.model_type, engine.backend);
+  const predictor = new BatchingPredictor(repository, { ...DEFAULT_BATCHING, ...options.batching }, (size) => metrics.batchSize.observe(size));
+  const predictionLog = options.cluster?.predictionSink ?? new BufferedSink(new RotatingFileSink(logDir, options.rotation));
+  const destination = pino.destination({ dest: path.join(logDir, SERVER_LOG_FILE), sync: false, mkdir: true, minLength: 4096 });
+  const logger = pino({ level: options.logLevel ?? 'info', base: { pid: process.pid } }, destination);
+
+  const reloadHere = async (): Promise<ReloadResult> => {
+    try {
+      const result = await repository.reload();
+      metrics.reloads.inc({ result: 'success' });
+      metrics.setModel(result.version, repository.current.metadata.model_type, engine.backend);
+      logger.info({ event: 'model_reloaded', ...result }, `serving model ${result.version}`);
+      return result;
+    } catch (err) {
+      metrics.reloads.inc({ result: 'failure' });
+      logger.error({ event: 'model_reload_failed', error: (err as Error).message }, `reload refused; still serving ${repository.current.version}`);
+      throw err;
+    }
+  };
+
+  const context: ServeContext = {
+    repository,
+    predictor,
+    metrics,
+    predictionLog,
+    logger,
+    engine,
+    modelName: options.modelName ?? DEFAULT_MODEL_NAME,
+    apiKey: options.apiKey,
+    cors: options.cors,
+    reload: async () => {
+      const result = await reloadHere();
+      options.cluster?.afterAdminReload();
+      return result;
+    },
+    metricsText: options.cluster?.metricsText ?? (() => metrics.registry.metrics()),
+    metricsContentType: metrics.registry.contentType,
+  };
+  const app = createApp(context);
+  logger.info({ event: 'model_loaded', version: served.version, dir: served.dir, engine: engine.backend }, 'model loaded');
+
+  let disposed: Promise<void> | undefined;
+  const dispose = () => {
+    disposed ??= (async () => {
+      await predictor.idle();
+      await predictionLog.close();
+      await new Promise<void>((resolve) => logger.flush(() => resolve()));
+      destination.end();
+      repository.dispose();
+    })();
+    return disposed;
+  };
+  return { context, app, reload: reloadHere, dispose };
+}
+
+export async function startServer(options: StartServerOptions): Promise<RunningServer> {
+  const parts = await createServerParts(options);
+  const { context, app } = parts;
+  let closing = false;
+  const server = http.createServer((req, res) => {
+    // While stopping, tell keep-alive clients to reconnect elsewhere after this response.
+    if (closing) res.setHeader('Connection', 'close');
+    app(req, res);
+  });
+  server.keepAliveTimeout = 65_000;
+  const host = options.host ?? DEFAULT_HOST;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port ?? DEFAULT_PORT, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (err) {
+    await parts.dispose();
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') throw new MldeployError(`port ${options.port ?? DEFAULT_PORT} on ${host} is already in use`);
+    if (code === 'EACCES') throw new MldeployError(`no permission to listen on port ${options.port ?? DEFAULT_PORT}`);
+    throw new MldeployError(`cannot listen on ${host}:${options.port ?? DEFAULT_PORT}: ${(err as Error).message}`);
+  }
+  const port = (server.address() as AddressInfo).port;
+  const urlHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+
+  let closed: Promise<void> | undefined;
+  const close = () => {
+    closed ??= (async () => {
+      closing = true;
+      const drained = new Promise<void>((resolve) => server.close(() => resolve()));
+      const idleSweep = setInterval(() => server.closeIdleConnections(), 50);
+      const force = setTimeout(() => server.closeAllConnections(), DRAIN_TIMEOUT_MS);
+      try {
+        await drained;
+      } finally {
+        clearInterval(idleSweep);
+        clearTimeout(force);
+      }
+      await parts.dispose();
+    })();
+    return closed;
+  };
+
+  return {
+    url: `http://${urlHost}:${port}`,
+    port,
+    host,
+    version: context.repository.current.version,
+    engine: context.engine,
+    app,
+    logger: context.logger,
+    metrics: context.metrics,
+    reload: parts.reload,
+    close,
+  };
+}

@@ -96,7 +96,8 @@ export function parseRule(text: string): Rule {
   if (!match) {
     throw new UsageError(
       `invalid --fail-on rule "${text}": expected <metric><op><number> or <scenario>:<metric><op><number> ` +
-        `(for example psi>0.2 or noisy:accuracy<0.5); ${validChoices()}`,
+        `(for example psi>0.2 or noisy:accuracy<0.5); ${validChoices()}` +
+        (/[<>]/.test(text) ? '' : `; quote rules in a shell (--fail-on 'psi>0.2'), or it reads > and < as redirections`),
     );
   }
   const [, scenario, metricName, op, number] = match;

@@ -18,3 +18,12 @@ export interface LoadedDataset {
   /** sha256 (or the official md5) identifying the exact data. */
   digest: string;
 }
+
+/** Long data steps (download, extract, read, decode) report through this; callers draw the bar. */
+export interface DataProgress {
+  phase: 'download' | 'extract' | 'read' | 'decode';
+  done: number;
+  /** 0 when unknown (a download without content-length). */
+  total: number;
+}
+export type ProgressCallback = (progress: DataProgress) => void;

@@ -1,0 +1,300 @@
+/**
+ * Training loop: Adam on sparse categorical cross-entropy, seeded shuffling and dropout so the
+ * same seed, engine and worker count give the same history.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { ImageSet } from '../data/types';
+import { UsageError } from '../errors';
+import { CHANNELS, IMAGE_SIZE, PIXELS_PER_IMAGE, normalizePixels } from '../preprocess';
+import { buildModel, type ArchitectureName } from './architectures';
+import { initEngine, type BackendChoice } from './engine';
+
+export interface EpochRecord {
+  epoch: number;
+  loss: number;
+  accuracy: number;
+  val_loss: number | null;
+  val_accuracy: number | null;
+  /** Wall time of the epoch, validation included. */
+  seconds: number;
+  /** Training images per second (validation excluded). */
+  img_per_s: number;
+}
+
+/** Running means over the epoch so far. */
+export interface BatchProgress {
+  epoch: number;
+  epochs: number;
+  batch: number;
+  batches: number;
+  loss: number;
+  accuracy: number;
+  imagesPerSecond: number;
+}
+
+export interface TrainOptions {
+  architecture: ArchitectureName;
+  numClasses: number;
+  train: ImageSet;
+  validation?: ImageSet;
+  epochs: number;
+  batchSize: number;
+  learningRate: number;
+  seed: number;
+  /** The engine already initialised in the main thread (workers start the same one). */
+  backend: BackendChoice;
+  /** Data-parallel worker threads; default chosen by the trainer. */
+  workers?: number;
+  onBatch?: (p: BatchProgress) => void;
+  onEpoch?: (r: EpochRecord) => void;
+}
+
+export interface TrainResult {
+  model: tf.LayersModel;
+  history: EpochRecord[];
+  durationS: number;
+  imgPerS: number;
+  workers: number;
+}
+
+/** Keras clips probabilities to [eps, 1 - eps] before the log. */
+const PROBABILITY_EPSILON = 1e-7;
+const EVAL_BATCH_SIZE = 256;
+
+export async function trainClassifier(options: TrainOptions): Promise<TrainResult> {
+  validateOptions(options);
+  await initEngine(options.backend);
+  const { train, epochs, batchSize, seed } = options;
+  const model = buildModel(options.architecture, options.numClasses, seed);
+  const optimizer = tf.train.adam(options.learningRate);
+  const batches = Math.ceil(train.count / batchSize);
+  const history: EpochRecord[] = [];
+  const started = performance.now();
+  let trainSeconds = 0;
+
+  for (let epoch = 1; epoch <= epochs; epoch++) {
+    const epochStart = performance.now();
+    const order = shuffledIndices(train.count, mixSeed(seed, epoch));
+    let lossSum = 0;
+    let correct = 0;
+    let seen = 0;
+    for (let batch = 0; batch < batches; batch++) {
+      const indices = order.subarray(batch * batchSize, Math.min((batch + 1) * batchSize, train.count));
+      const step = (epoch - 1) * batches + batch;
+      const result = trainStep(model, optimizer, gatherBatch(train, indices), dropoutStream(seed, step));
+      lossSum += result.lossSum;
+      correct += result.correct;
+      seen += indices.length;
+      const elapsed = (performance.now() - epochStart) / 1000;
+      options.onBatch?.({
+        epoch,
+        epochs,
+        batch: batch + 1,
+        batches,
+        loss: lossSum / seen,
+        accuracy: correct / seen,
+        imagesPerSecond: seen / elapsed,
+      });
+    }
+    const epochTrainSeconds = (performance.now() - epochStart) / 1000;
+    trainSeconds += epochTrainSeconds;
+    const validation = options.validation && options.validation.count > 0 ? evaluate(model, options.validation) : null;
+    const record: EpochRecord = {
+      epoch,
+      loss: lossSum / seen,
+      accuracy: correct / seen,
+      val_loss: validation ? validation.loss : null,
+      val_accuracy: validation ? validation.accuracy : null,
+      seconds: (performance.now() - epochStart) / 1000,
+      img_per_s: seen / epochTrainSeconds,
+    };
+    history.push(record);
+    options.onEpoch?.(record);
+  }
+  optimizer.dispose();
+  return {
+    model,
+    history,
+    durationS: (performance.now() - started) / 1000,
+    imgPerS: (train.count * epochs) / trainSeconds,
+    workers: 1,
+  };
+}
+
+function validateOptions(o: TrainOptions): void {
+  const positiveInt = (name: string, v: number) => {
+    if (!Number.isInteger(v) || v < 1) throw new UsageError(`${name} must be a positive integer, got ${v}`);
+  };
+  positiveInt('epochs', o.epochs);
+  positiveInt('batch size', o.batchSize);
+  positiveInt('number of classes', o.numClasses);
+  if (o.workers !== undefined) positiveInt('workers', o.workers);
+  if (!(o.learningRate > 0) || !Number.isFinite(o.learningRate)) {
+    throw new UsageError(`learning rate must be a positive number, got ${o.learningRate}`);
+  }
+  if (!Number.isInteger(o.seed)) throw new UsageError(`seed must be an integer, got ${o.seed}`);
+  if (o.train.count < 1) throw new UsageError('the training set is empty');
+}
+
+export interface Batch {
+  pixels: Uint8Array;
+  labels: Uint8Array;
+  count: number;
+}
+
+export function gatherBatch(set: ImageSet, indices: ArrayLike<number>): Batch {
+  const pixels = new Uint8Array(indices.length * PIXELS_PER_IMAGE);
+  const labels = new Uint8Array(indices.length);
+  for (let i = 0; i < indices.length; i++) {
+    const src = indices[i];
+    pixels.set(set.pixels.subarray(src * PIXELS_PER_IMAGE, (src + 1) * PIXELS_PER_IMAGE), i * PIXELS_PER_IMAGE);
+    labels[i] = set.labels[src];
+  }
+  return { pixels, labels, count: indices.length };
+}
+
+export interface StepResult {
+  /** Sum (not mean) of per-image losses, so parts of a batch add up. */
+  lossSum: number;
+  correct: number;
+}
+
+function trainStep(model: tf.LayersModel, optimizer: tf.Optimizer, batch: Batch, dropout: Rng): StepResult {
+  const masks = dropoutMasks(model, batch.count, dropout);
+  const { grads, lossSum, correct } = batchGradients(model, batch, masks);
+  // Gradients of the summed loss -> mean over the batch, as Keras does.
+  const scaled: tf.NamedTensorMap = {};
+  tf.tidy(() => {
+    for (const [name, g] of Object.entries(grads)) scaled[name] = tf.keep(tf.div(g, batch.count));
+  });
+  tf.dispose(grads);
+  optimizer.applyGradients(scaled);
+  tf.dispose(scaled);
+  return { lossSum, correct };
+}
+
+/**
+ * Forward pass in training mode, summed loss, and the gradient of the summed loss for every
+ * trainable weight (keyed by variable name). Dropout uses the given masks, one row per image,
+ * so splitting a batch across workers applies exactly the same masks.
+ */
+export function batchGradients(
+  model: tf.LayersModel,
+  batch: Batch,
+  masks: Float32Array[],
+): StepResult & { grads: tf.NamedTensorMap } {
+  const x = tf.tensor4d(normalizePixels(batch.pixels), [batch.count, IMAGE_SIZE, IMAGE_SIZE, CHANNELS]);
+  const labels = tf.tensor1d(batch.labels, 'int32');
+  let predictions: tf.Tensor | undefined;
+  const { value, grads } = tf.variableGrads(() => {
+    const probs = forwardTraining(model, x, masks) as tf.Tensor2D;
+    predictions = tf.keep(probs.argMax(1));
+    return crossEntropySum(probs, labels, probs.shape[1]);
+  }, trainableVariables(model));
+  const lossSum = value.dataSync()[0];
+  const correct = tf.tidy(() => tf.equal(predictions!, labels).sum().dataSync()[0]);
+  tf.dispose([x, labels, value, predictions!]);
+  return { grads, lossSum, correct };
+}
+
+function trainableVariables(model: tf.LayersModel): tf.Variable[] {
+  return model.trainableWeights.map((w) => w.read() as tf.Variable);
+}
+
+function forwardTraining(model: tf.LayersModel, x: tf.Tensor, masks: Float32Array[]): tf.Tensor {
+  let h = x;
+  let dropoutIndex = 0;
+  for (const layer of model.layers) {
+    if (layer.getClassName() === 'Dropout') {
+      const mask = masks[dropoutIndex++];
+      h = tf.mul(h, tf.tensor(mask, h.shape));
+    } else {
+      h = layer.apply(h, { training: true }) as tf.Tensor;
+    }
+  }
+  return h;
+}
+
+function crossEntropySum(probs: tf.Tensor2D, labels: tf.Tensor1D, numClasses: number): tf.Scalar {
+  const clipped = tf.clipByValue(probs, PROBABILITY_EPSILON, 1 - PROBABILITY_EPSILON);
+  const oneHot = tf.oneHot(labels, numClasses);
+  return tf.neg(tf.sum(tf.mul(oneHot, tf.log(clipped))));
+}
+
+/** Inverted-dropout masks (0 or 1/keep) for every Dropout layer, drawn from the step's stream. */
+export function dropoutMasks(model: tf.LayersModel, count: number, rng: Rng): Float32Array[] {
+  const masks: Float32Array[] = [];
+  for (const layer of model.layers) {
+    if (layer.getClassName() !== 'Dropout') continue;
+    const rate = (layer.getConfig() as { rate: number }).rate;
+    const perImage = (layer.outputShape as number[]).slice(1).reduce((a, b) => a * b, 1);
+    const keep = 1 - rate;
+    const mask = new Float32Array(count * perImage);
+    for (let i = 0; i < mask.length; i++) mask[i] = rng() < keep ? 1 / keep : 0;
+    masks.push(mask);
+  }
+  return masks;
+}
+
+/** Loss and accuracy of the model on a whole set, in inference mode. */
+export function evaluate(model: tf.LayersModel, set: ImageSet): { loss: number; accuracy: number } {
+  let lossSum = 0;
+  let correct = 0;
+  for (let start = 0; start < set.count; start += EVAL_BATCH_SIZE) {
+    const end = Math.min(start + EVAL_BATCH_SIZE, set.count);
+    const [batchLoss, batchCorrect] = tf.tidy(() => {
+      const n = end - start;
+      const x = tf.tensor4d(
+        normalizePixels(set.pixels.subarray(start * PIXELS_PER_IMAGE, end * PIXELS_PER_IMAGE)),
+        [n, IMAGE_SIZE, IMAGE_SIZE, CHANNELS],
+      );
+      const labels = tf.tensor1d(set.labels.subarray(start, end), 'int32');
+      const probs = model.predict(x) as tf.Tensor2D;
+      const loss = crossEntropySum(probs, labels, probs.shape[1]);
+      const hits = tf.equal(probs.argMax(1), labels).sum();
+      return [loss.dataSync()[0], hits.dataSync()[0]];
+    });
+    lossSum += batchLoss;
+    correct += batchCorrect;
+  }
+  return { loss: lossSum / set.count, accuracy: correct / set.count };
+}
+
+export type Rng = () => number;
+
+/** mulberry32: small, fast, and the same sequence on every platform. */
+export function seededRng(seed: number): Rng {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Combines a run seed with a counter into an independent stream seed. */
+export function mixSeed(seed: number, counter: number): number {
+  let h = Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(counter + 1, 0xc2b2ae35);
+  h = Math.imul(h ^ (h >>> 16), 0x7feb352d);
+  h = Math.imul(h ^ (h >>> 15), 0x846ca68b);
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+function dropoutStream(seed: number, step: number): Rng {
+  return seededRng(mixSeed(seed ^ 0x5bd1e995, step));
+}
+
+export function shuffledIndices(count: number, seed: number): Uint32Array {
+  const order = new Uint32Array(count);
+  for (let i = 0; i < count; i++) order[i] = i;
+  const rng = seededRng(seed);
+  for (let i = count - 1; i > 0; i--) {
+    const j = Math.floor(rng() * (i + 1));
+    const t = order[i];
+    order[i] = order[j];
+    order[j] = t;
+  }
+  return order;
+}

@@ -218,7 +218,7 @@ function forwardTraining(model: tf.LayersModel, x: tf.Tensor, masks: Float32Arra
 function crossEntropySum(probs: tf.Tensor2D, labels: tf.Tensor1D, numClasses: number): tf.Scalar {
   const clipped = tf.clipByValue(probs, PROBABILITY_EPSILON, 1 - PROBABILITY_EPSILON);
   const oneHot = tf.oneHot(labels, numClasses);
-  return tf.neg(tf.sum(tf.mul(oneHot, tf.log(clipped))));
+  return tf.neg(tf.sum(tf.mul(oneHot, tf.log(clipped)))) as tf.Scalar;
 }
 
 /** Inverted-dropout masks (0 or 1/keep) for every Dropout layer, drawn from the step's stream. */

@@ -195,10 +195,10 @@ describe('PredictClient.probe', () => {
   it('reads the model version and classes', async () => {
     const server = await start((req, _body, res) => {
       if (req.url === '/ping') json(res, 200, { status: 'healthy', model_loaded: true });
-      else json(res, 200, { model_type: 'SimpleCNN', version: 'v1_2026_01_01', class_names: ['a', 'b'] });
+      else json(res, 200, { model_type: 'SimpleCNN', version: 'v1_2026_01_01', class_names: ['a', 'b'], test_accuracy: 0.7 });
     });
     const info = await new PredictClient({ url: server.url, timeoutMs: 1000, retries: 0 }).probe();
-    expect(info).toEqual({ model_type: 'SimpleCNN', version: 'v1_2026_01_01', class_names: ['a', 'b'] });
+    expect(info).toEqual({ model_type: 'SimpleCNN', version: 'v1_2026_01_01', class_names: ['a', 'b'], test_accuracy: 0.7 });
   });
 
   it('fails with exit code 2 and a clear message when nothing listens', async () => {

@@ -1,7 +1,7 @@
 import { DriftResult, ScenarioResult, parseDriftResult } from '../src/drift/result';
 import { driftChartConfigs, renderDriftChart } from '../src/report/drift-chart';
 import { renderDriftHtml } from '../src/report/drift-html';
-import { formatGateFailure, formatPValue, renderDriftText } from '../src/report/drift-text';
+import { formatPValue, renderDriftText } from '../src/report/drift-text';
 
 const CLASSES = ['cat', 'dog'];
 const EDGES = [0, 0.2, 0.4, 0.6, 0.8, 1];
@@ -137,10 +137,16 @@ describe('drift_report.txt', () => {
   });
 
   it('names every failed rule, scenario and value, and the recommendations', () => {
-    expect(text).toContain("FAILED: rule 'psi>0.2' failed for scenario noisy (value 4.5678)");
-    expect(text).toContain("FAILED: rule 'cifar100:success_rate<0.9' failed for scenario cifar100 (value 0.7500)");
+    expect(text).toContain('FAILED: rule psi>0.2 failed on scenario noisy: value 4.568');
+    expect(text).toContain('FAILED: rule cifar100:success_rate<0.9 failed on scenario cifar100: value 0.7500');
     expect(text).toContain('result: FAILED, 2 violation(s) (exit 1)');
     expect(text).toContain('  - noisy: investigate input quality <noise>');
+  });
+
+  it('lists rule checks skipped for want of a value', () => {
+    const result = fixedResult();
+    result.gate.skipped = [{ rule: 'accuracy<0.5', scenario: 'cifar100', metric: 'accuracy', reason: 'no labels, so no accuracy' }];
+    expect(renderDriftText(result)).toContain('skipped: accuracy<0.5 on cifar100 (no labels, so no accuracy)');
   });
 
   it('says when nothing was gated', () => {
@@ -153,9 +159,6 @@ describe('drift_report.txt', () => {
     expect(formatPValue(0.5)).toBe('0.500');
     expect(formatPValue(0.0000123)).toBe('1.2e-5');
     expect(formatPValue(0)).toBe('<1e-300');
-    expect(formatGateFailure({ rule: 'accuracy<0.5', scenario: 'blur', value: null })).toBe(
-      "rule 'accuracy<0.5' failed for scenario blur (no value)",
-    );
   });
 });
 
@@ -193,7 +196,7 @@ describe('drift_report.html', () => {
   it('shows the table, verdicts, gate failures, and escapes text', () => {
     expect(html).toContain('<td>noisy</td><td>4</td><td>25.0%</td>');
     expect(html).toContain('<span class="badge significant">significant</span>');
-    expect(html).toContain('rule &#39;psi&gt;0.2&#39; failed for scenario noisy (value 4.5678)');
+    expect(html).toContain('rule psi&gt;0.2 failed on scenario noisy: value 4.568');
     expect(html).toContain('investigate input quality &lt;noise&gt;');
     expect(html).toContain('<span class="badge significant">FAILED</span>');
   });

@@ -1,5 +1,227 @@
-import { Command } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import * as cliProgress from 'cli-progress';
+import {
+  CustomScenarioSpec,
+  DEFAULT_CONCURRENCY,
+  DEFAULT_RETRIES,
+  DEFAULT_SAMPLES,
+  DEFAULT_SCENARIOS,
+  DEFAULT_SEED,
+  DEFAULT_TIMEOUT_MS,
+  DriftProgress,
+  runDrift,
+} from '../drift/runner';
+import { RULE_METRIC_DESCRIPTIONS, RULE_OPS, describeFailure } from '../drift/rules';
+import { SCENARIOS } from '../drift/scenarios';
+import { formatNumber, formatPercent } from '../report/drift-text';
+
+interface DriftCliOptions {
+  url?: string;
+  model?: string;
+  samples: number;
+  scenarios: string;
+  scenario: CustomScenarioSpec[];
+  concurrency: number;
+  timeoutMs: number;
+  retries: number;
+  seed: number;
+  data?: string;
+  cifar100?: string;
+  dataDir: string;
+  out: string;
+  plotsDir: string;
+  reference: 'baseline' | 'model';
+  failOn: string[];
+  apiKey?: string;
+}
+
+function integer(min: number) {
+  return (value: string): number => {
+    if (!/^-?\d+$/.test(value.trim()) || Number(value) < min) throw new InvalidArgumentError(`expected an integer >= ${min}.`);
+    return Number(value);
+  };
+}
+
+function collectScenario(value: string, previous: CustomScenarioSpec[]): CustomScenarioSpec[] {
+  const at = value.indexOf('=');
+  if (at <= 0 || at === value.length - 1) throw new InvalidArgumentError('expected name=<folder or .tar.gz>, e.g. street=./photos.');
+  return [...previous, { name: value.slice(0, at), source: value.slice(at + 1) }];
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+function helpText(): string {
+  const metrics = Object.entries(RULE_METRIC_DESCRIPTIONS)
+    .map(([name, text]) => `  ${name.padEnd(16)} ${text}`)
+    .join('\n');
+  const scenarios = Object.entries(SCENARIOS)
+    .map(([name, definition]) => `  ${name.padEnd(16)} ${definition.description}`)
+    .join('\n');
+  return `
+Scenarios (--scenarios, comma-separated; reproducible with --seed):
+${scenarios}
+  ${'cifar100'.padEnd(16)} CIFAR-100 test images (out of domain; never scored: accuracy is null)
+  name=<source>    --scenario adds your own images (class folders are labelled when the folder
+                   names are the model's classes). clean is the baseline (--reference baseline).
+
+CIFAR-100: official cifar-100-binary.tar.gz downloaded once into --data-dir, or --cifar100 /
+MLDEPLOY_CIFAR100 (the archive, its extracted folder, or a folder/.tar.gz of images). If it is
+requested but unavailable, nothing is replayed and drift exits 2; leave it out with
+--scenarios clean,noisy,very_noisy.
+
+Gate rules (--fail-on, repeatable): [<scenario>:]<metric><op><number>
+A rule FAILS the run when its condition holds. Unscoped rules apply to every scenario except the
+baseline (with --reference model: to every scenario). Operators: ${RULE_OPS.join(' ')}
+Metrics:
+${metrics}
+PSI: 10 quantile bins of the reference, empty bins at 1e-4; < 0.1 none, 0.1-0.2 moderate,
+> 0.2 significant. psi covers confidence, the predicted class and the input statistics
+(mean_r/g/b, std_r/g/b, brightness, noise).
+
+Quote every rule: > and < are shell redirections, so an unquoted psi>0.2 writes a file named 0.2.
+
+Exit codes: 0 every rule holds, 1 a rule failed (stderr and the reports name rule, scenario and
+value) or the run failed, 2 usage error, unavailable data source, or unreachable API.
+
+Examples:
+  mldeploy drift --url http://127.0.0.1:8000 --scenarios clean,noisy,very_noisy --fail-on 'psi>0.2'
+  mldeploy drift --model saved_models/latest --data ../shared/datasets/cifar10-jpeg.tar.gz \\
+      --scenarios clean,noisy,blur,jpeg --fail-on 'accuracy_drop>0.1' --fail-on 'p99_ms>200'
+  mldeploy drift --url http://10.0.0.5:8000 --scenario street=./photos.tar.gz --fail-on 'street:psi_class>0.25'
+  mldeploy drift --url http://127.0.0.1:8000 --scenarios clean --reference model --fail-on 'psi>0.1'
+
+Outputs: <out>/performance_log.json, <out>/drift_report.txt, <out>/drift_report.html,
+<plots-dir>/drift_analysis.png (all written atomically).`;
+}
 
 export function registerDrift(program: Command): void {
-  program.command('drift').description('(being built)');
+  program
+    .command('drift')
+    .description('replay drift scenarios against the prediction API, measure drift (PSI, KS, chi-square), report, and gate CI')
+    .option('--url <url>', 'a running server, e.g. http://127.0.0.1:8000 (or use --model)')
+    .option('--model <path>', 'serve this model in-process for the run instead (version dir, models dir or .../latest)')
+    .option('--samples <n>', 'images per scenario', integer(1), DEFAULT_SAMPLES)
+    .option('--scenarios <list>', 'comma-separated built-in scenarios', DEFAULT_SCENARIOS.join(','))
+    .option('--scenario <name=source>', 'add a scenario from your own images: a class folder or .tar.gz (repeatable)', collectScenario, [])
+    .option('--concurrency <n>', 'requests in flight', integer(1), DEFAULT_CONCURRENCY)
+    .option('--timeout-ms <ms>', 'per-request timeout', integer(1), DEFAULT_TIMEOUT_MS)
+    .option('--retries <n>', 'retries (with backoff) on connection errors, timeouts and 5xx', integer(0), DEFAULT_RETRIES)
+    .option('--seed <n>', 'seed for sampling and scenario noise', integer(0), DEFAULT_SEED)
+    .addOption(new Option('--data <source>', 'CIFAR-10 source: official .tar.gz, its folder, a class-folder dataset, or URL').env('MLDEPLOY_CIFAR10'))
+    .addOption(new Option('--cifar100 <source>', 'CIFAR-100 source: official .tar.gz, its folder, or a folder/.tar.gz of images').env('MLDEPLOY_CIFAR100'))
+    .option('--data-dir <dir>', 'download/cache directory for datasets', 'data')
+    .option('--out <dir>', 'directory for performance_log.json, drift_report.txt and drift_report.html', '.')
+    .option('--plots-dir <dir>', 'directory for drift_analysis.png', 'plots')
+    .addOption(
+      new Option('--reference <kind>', 'what drift is measured against: the clean replay, or the profile saved with the model')
+        .choices(['baseline', 'model'])
+        .default('baseline'),
+    )
+    .option('--fail-on <rule>', "gate rule, e.g. 'psi>0.2' (repeatable; quote it)", collect, [])
+    .addOption(new Option('--api-key <key>', 'API key the server expects').env('MLDEPLOY_API_KEY'))
+    .addHelpText('after', helpText())
+    .action(async (opts: DriftCliOptions) => {
+      const progress = createProgressPrinter();
+      const run = await runDrift({
+        url: opts.url,
+        modelPath: opts.model,
+        samples: opts.samples,
+        scenarios: opts.scenarios
+          .split(',')
+          .map((name) => name.trim())
+          .filter((name) => name !== ''),
+        customScenarios: opts.scenario,
+        concurrency: opts.concurrency,
+        timeoutMs: opts.timeoutMs,
+        retries: opts.retries,
+        seed: opts.seed,
+        data: opts.data,
+        cifar100: opts.cifar100,
+        dataDir: opts.dataDir,
+        outDir: opts.out,
+        plotsDir: opts.plotsDir,
+        reference: opts.reference,
+        failOn: opts.failOn,
+        apiKey: opts.apiKey,
+        onProgress: progress.handle,
+      }).finally(progress.stop);
+
+      const { result, files } = run;
+      for (const s of result.scenarios) {
+        const verdict = s.drift ? `${s.drift.verdict} drift (PSI max ${formatNumber(s.drift.psi_max)} on ${s.drift.psi_max_signal})` : 'reference';
+        console.log(
+          `${s.name.padEnd(12)} accuracy ${formatPercent(s.accuracy).padStart(6)}  confidence ${formatNumber(s.mean_confidence)}  ` +
+            `success ${formatPercent(s.success_rate)}  p95 ${formatNumber(s.latency_ms.p95, 1)} ms  ${verdict}`,
+        );
+      }
+      console.log(`wrote ${files.json}, ${files.text}, ${files.html}, ${files.chart}`);
+      if (result.gate.rules.length === 0) return;
+      if (result.gate.passed) {
+        console.log(`gate passed: ${result.gate.rules.join(' ')}`);
+        return;
+      }
+      for (const failure of result.gate.failures) process.stderr.write(`gate failed: ${describeFailure(failure)}\n`);
+      process.exitCode = 1;
+    });
+}
+
+/** A cli-progress bar per scenario on a TTY; otherwise a few plain lines (CI logs). */
+function createProgressPrinter(): { handle: (event: DriftProgress) => void; stop: () => void } {
+  const stream = process.stderr;
+  let bar: cliProgress.SingleBar | null = null;
+  let lastQuarter = 0;
+  let replayStarted = 0;
+  let lastData = '';
+  const stop = (): void => {
+    bar?.stop();
+    bar = null;
+  };
+  const handle = (event: DriftProgress): void => {
+    switch (event.type) {
+      case 'stage':
+        stream.write(`${event.message}\n`);
+        break;
+      case 'data': {
+        // One line per phase, and per 10% of a download with a known size.
+        const { phase, done, total } = event.progress;
+        const step = phase === 'download' && total > 0 ? Math.floor((done / total) * 10) * 10 : -1;
+        const key = `${event.dataset} ${phase} ${step}`;
+        if (key !== lastData) {
+          lastData = key;
+          stream.write(`${event.dataset}: ${phase}${step >= 0 ? ` ${step}%` : ''}\n`);
+        }
+        break;
+      }
+      case 'replay-start':
+        lastQuarter = 0;
+        replayStarted = Date.now();
+        if (stream.isTTY) {
+          bar = new cliProgress.SingleBar(
+            { stream, format: `${event.scenario.padEnd(12)} {bar} {value}/{total} | {failed} failed | {rate} img/s | ETA {eta}s`, hideCursor: true },
+            cliProgress.Presets.shades_classic,
+          );
+          bar.start(event.total, 0, { failed: 0, rate: 0 });
+        }
+        break;
+      case 'replay':
+        if (bar) {
+          const seconds = Math.max((Date.now() - replayStarted) / 1000, 1e-3);
+          bar.update(event.done, { failed: event.failed, rate: Math.round(event.done / seconds) });
+        } else if (Math.floor((event.done / event.total) * 4) > lastQuarter && event.done < event.total) {
+          lastQuarter = Math.floor((event.done / event.total) * 4);
+          stream.write(`${event.scenario}: ${event.done}/${event.total} (${event.failed} failed)\n`);
+        }
+        break;
+      case 'replay-end':
+        stop();
+        stream.write(
+          `${event.scenario}: ${event.total} images in ${event.durationS.toFixed(1)} s ` +
+            `(${Math.round(event.total / Math.max(event.durationS, 1e-3))} img/s), ${event.failed} failed\n`,
+        );
+        break;
+    }
+  };
+  return { handle, stop };
 }

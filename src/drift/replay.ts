@@ -27,6 +27,8 @@ export interface ModelInfo {
   model_type: string | null;
   version: string | null;
   class_names: string[];
+  /** Accuracy on the model's own test set, from its metadata. */
+  test_accuracy: number | null;
 }
 
 export interface PredictOutcome {
@@ -96,11 +98,12 @@ export class PredictClient {
     if (!Array.isArray(classNames) || !classNames.every((name) => typeof name === 'string')) {
       throw new ApiUnreachableError(`GET ${this.base}/model-info did not list class_names; is this an mldeploy server?`);
     }
-    const text = (value: unknown): string | null => (typeof value === 'string' ? value : null);
+    const fields = info as { model_type?: unknown; version?: unknown; test_accuracy?: unknown };
     return {
-      model_type: text((info as { model_type?: unknown }).model_type),
-      version: text((info as { version?: unknown }).version),
+      model_type: typeof fields.model_type === 'string' ? fields.model_type : null,
+      version: typeof fields.version === 'string' ? fields.version : null,
       class_names: classNames as string[],
+      test_accuracy: typeof fields.test_accuracy === 'number' ? fields.test_accuracy : null,
     };
   }
 

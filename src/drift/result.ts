@@ -74,7 +74,7 @@ export const scenarioResultSchema = z.object({
 });
 export type ScenarioResult = z.infer<typeof scenarioResultSchema>;
 
-export const gateFailureSchema = z.object({ rule: z.string(), scenario: z.string(), value: z.number().nullable() });
+export const gateFailureSchema = z.object({ rule: z.string(), scenario: z.string(), value: z.number() });
 export type GateFailure = z.infer<typeof gateFailureSchema>;
 
 export const driftResultSchema = z.object({
@@ -110,8 +110,8 @@ export const driftResultSchema = z.object({
     rules: z.array(z.string()),
     passed: z.boolean(),
     failures: z.array(gateFailureSchema),
-    /** Rules that matched no scenario (e.g. scoped to one not run, or accuracy of an unlabelled one). */
-    skipped: z.array(z.object({ rule: z.string(), reason: z.string() })),
+    /** Rule checks that had no value to test (accuracy of an unlabelled scenario, ...): not failures. */
+    skipped: z.array(z.object({ rule: z.string(), scenario: z.string(), metric: z.string(), reason: z.string() })),
   }),
   duration_s: z.number(),
 });

@@ -3,7 +3,8 @@
  * scripts or external requests) rendered from the drift result object.
  */
 import type { DriftResult, ScenarioResult } from '../drift/result';
-import { formatGateFailure, formatNumber, formatPercent, formatPValue, referenceDescription, verdictLine } from './drift-text';
+import { describeFailure } from '../drift/rules';
+import { formatNumber, formatPercent, formatPValue, referenceDescription, verdictLine } from './drift-text';
 
 function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
@@ -64,8 +65,8 @@ function gateSection(result: DriftResult): string {
   const gate = result.gate;
   if (gate.rules.length === 0) return '<h2>Gate</h2><p>No <code>--fail-on</code> rules given: nothing gated.</p>';
   const items = [
-    ...gate.failures.map((f) => `<li class="fail">${escapeHtml(formatGateFailure(f))}</li>`),
-    ...gate.skipped.map((s) => `<li>skipped <code>${escapeHtml(s.rule)}</code>: ${escapeHtml(s.reason)}</li>`),
+    ...gate.failures.map((f) => `<li class="fail">${escapeHtml(describeFailure(f))}</li>`),
+    ...gate.skipped.map((s) => `<li>skipped <code>${escapeHtml(s.rule)}</code> on ${escapeHtml(s.scenario)}: ${escapeHtml(s.reason)}</li>`),
   ];
   const verdict = gate.passed ? '<span class="badge none">PASSED</span>' : '<span class="badge significant">FAILED</span>';
   return (

@@ -2,7 +2,8 @@
  * drift_report.txt: the drift result rendered as plain text (table, verdicts with the
  * figures behind them, gate outcome, recommendations). Pure formatting, nothing recomputed.
  */
-import type { DriftResult, GateFailure, ScenarioResult } from '../drift/result';
+import type { DriftResult, ScenarioResult } from '../drift/result';
+import { describeFailure } from '../drift/rules';
 
 export function formatPercent(value: number | null, digits = 1): string {
   return value === null ? 'n/a' : `${(value * 100).toFixed(digits)}%`;
@@ -16,12 +17,6 @@ export function formatNumber(value: number | null, digits = 3): string {
 export function formatPValue(p: number): string {
   if (p === 0) return '<1e-300';
   return p >= 0.001 ? p.toFixed(3) : p.toExponential(1);
-}
-
-/** One line naming the rule, the scenario and the value that broke it (stderr and reports). */
-export function formatGateFailure(failure: GateFailure): string {
-  const value = failure.value === null ? 'no value' : `value ${formatNumber(failure.value, 4)}`;
-  return `rule '${failure.rule}' failed for scenario ${failure.scenario} (${value})`;
 }
 
 export function referenceDescription(result: DriftResult): string {
@@ -136,8 +131,8 @@ export function renderDriftText(result: DriftResult): string {
     out.push('  no rules given: nothing gated (exit 0)');
   } else {
     out.push(`  rules: ${result.gate.rules.join('  ')}`);
-    for (const failure of result.gate.failures) out.push(`  FAILED: ${formatGateFailure(failure)}`);
-    for (const skipped of result.gate.skipped) out.push(`  skipped: '${skipped.rule}' (${skipped.reason})`);
+    for (const failure of result.gate.failures) out.push(`  FAILED: ${describeFailure(failure)}`);
+    for (const skipped of result.gate.skipped) out.push(`  skipped: ${skipped.rule} on ${skipped.scenario} (${skipped.reason})`);
     out.push(`  result: ${result.gate.passed ? 'PASSED (exit 0)' : `FAILED, ${result.gate.failures.length} violation(s) (exit 1)`}`);
   }
   out.push('');

@@ -74,8 +74,9 @@ function psiFromCounts(referenceCounts: ArrayLike<number>, currentCounts: ArrayL
   if (currentTotal === 0) throw new DataError('PSI needs a non-empty current sample');
   let psi = 0;
   for (let i = 0; i < referenceCounts.length; i++) {
-    const ref = Math.max(referenceCounts[i] / referenceTotal, 0) || PSI_EMPTY_BIN_EPSILON;
-    const cur = Math.max(currentCounts[i] / currentTotal, 0) || PSI_EMPTY_BIN_EPSILON;
+    // A share of 0 becomes the epsilon (counts are checked to be >= 0).
+    const ref = referenceCounts[i] / referenceTotal || PSI_EMPTY_BIN_EPSILON;
+    const cur = currentCounts[i] / currentTotal || PSI_EMPTY_BIN_EPSILON;
     psi += (cur - ref) * Math.log(cur / ref);
   }
   return psi;
@@ -85,7 +86,7 @@ function binCounts(values: ArrayLike<number>, edges: number[], label = 'referenc
   const counts = new Array<number>(edges.length + 1).fill(0);
   for (let i = 0; i < values.length; i++) {
     const value = values[i];
-    if (!Number.isFinite(value)) throw new DataError(`${label} sample has a non-finite value (${value}) at index ${i}`);
+    if (!Number.isFinite(value)) throw new DataError(`the ${label} sample has a non-finite value (${value}) at index ${i}`);
     // Number of edges <= value (binary search: edges are strictly increasing).
     let low = 0;
     let high = edges.length;

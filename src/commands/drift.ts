@@ -20,7 +20,7 @@ interface DriftCliOptions {
   model?: string;
   samples: number;
   scenarios: string;
-  scenario: CustomScenarioSpec[];
+  scenario?: CustomScenarioSpec[];
   concurrency: number;
   timeoutMs: number;
   retries: number;
@@ -31,7 +31,7 @@ interface DriftCliOptions {
   out: string;
   plotsDir: string;
   reference: 'baseline' | 'model';
-  failOn: string[];
+  failOn?: string[];
   apiKey?: string;
 }
 
@@ -42,13 +42,13 @@ function integer(min: number) {
   };
 }
 
-function collectScenario(value: string, previous: CustomScenarioSpec[]): CustomScenarioSpec[] {
+function collectScenario(value: string, previous: CustomScenarioSpec[] = []): CustomScenarioSpec[] {
   const at = value.indexOf('=');
   if (at <= 0 || at === value.length - 1) throw new InvalidArgumentError('expected name=<folder or .tar.gz>, e.g. street=./photos.');
   return [...previous, { name: value.slice(0, at), source: value.slice(at + 1) }];
 }
 
-function collect(value: string, previous: string[]): string[] {
+function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
 
@@ -82,8 +82,9 @@ PSI: 10 quantile bins of the reference, empty bins at 1e-4; < 0.1 none, 0.1-0.2 
 
 Quote every rule: > and < are shell redirections, so an unquoted psi>0.2 writes a file named 0.2.
 
-Exit codes: 0 every rule holds, 1 a rule failed (stderr and the reports name rule, scenario and
-value) or the run failed, 2 usage error, unavailable data source, or unreachable API.
+Exit codes: 0 every rule holds; 1 a rule failed (stderr and the reports name rule, scenario and
+value) or the run itself failed; 2 usage error, a data source that cannot be had (checked before
+anything is replayed), or an API that cannot be reached.
 
 Examples:
   mldeploy drift --url http://127.0.0.1:8000 --scenarios clean,noisy,very_noisy --fail-on 'psi>0.2'
@@ -104,7 +105,7 @@ export function registerDrift(program: Command): void {
     .option('--model <path>', 'serve this model in-process for the run instead (version dir, models dir or .../latest)')
     .option('--samples <n>', 'images per scenario', integer(1), DEFAULT_SAMPLES)
     .option('--scenarios <list>', 'comma-separated built-in scenarios', DEFAULT_SCENARIOS.join(','))
-    .option('--scenario <name=source>', 'add a scenario from your own images: a class folder or .tar.gz (repeatable)', collectScenario, [])
+    .option('--scenario <name=source>', 'add a scenario from your own images: a class folder or .tar.gz (repeatable)', collectScenario)
     .option('--concurrency <n>', 'requests in flight', integer(1), DEFAULT_CONCURRENCY)
     .option('--timeout-ms <ms>', 'per-request timeout', integer(1), DEFAULT_TIMEOUT_MS)
     .option('--retries <n>', 'retries (with backoff) on connection errors, timeouts and 5xx', integer(0), DEFAULT_RETRIES)
@@ -119,7 +120,7 @@ export function registerDrift(program: Command): void {
         .choices(['baseline', 'model'])
         .default('baseline'),
     )
-    .option('--fail-on <rule>', "gate rule, e.g. 'psi>0.2' (repeatable; quote it)", collect, [])
+    .option('--fail-on <rule>', "gate rule, e.g. 'psi>0.2' (repeatable; quote it)", collect)
     .addOption(new Option('--api-key <key>', 'API key the server expects').env('MLDEPLOY_API_KEY'))
     .addHelpText('after', helpText())
     .action(async (opts: DriftCliOptions) => {
@@ -132,7 +133,7 @@ export function registerDrift(program: Command): void {
           .split(',')
           .map((name) => name.trim())
           .filter((name) => name !== ''),
-        customScenarios: opts.scenario,
+        customScenarios: opts.scenario ?? [],
         concurrency: opts.concurrency,
         timeoutMs: opts.timeoutMs,
         retries: opts.retries,
@@ -143,7 +144,7 @@ export function registerDrift(program: Command): void {
         outDir: opts.out,
         plotsDir: opts.plotsDir,
         reference: opts.reference,
-        failOn: opts.failOn,
+        failOn: opts.failOn ?? [],
         apiKey: opts.apiKey,
         onProgress: progress.handle,
       }).finally(progress.stop);

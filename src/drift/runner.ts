@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { loadCifar10 } from '../data/cifar10';
 import { Cifar100UnavailableError, loadCifar100 } from '../data/cifar100';
 import { loadImageFolder } from '../data/image-folder';
-import { isUrl, type OfficialArchive } from '../data/official';
+import { DatasetUnavailableError, isUrl, type OfficialArchive } from '../data/official';
 import { sampleImages } from '../data/sample';
 import type { DataProgress, ImageSet } from '../data/types';
 import { MldeployError, UsageError } from '../errors';
@@ -292,6 +292,9 @@ async function loadSources(plan: ValidatedPlan, options: DriftOptions, progress:
       source: options.data,
       dataDir: options.dataDir,
       onProgress: (p) => progress({ type: 'data', dataset: 'CIFAR-10', progress: p }),
+    }).catch((err: unknown) => {
+      // Its message already names --data and MLDEPLOY_CIFAR10; for a gate, a missing source is a usage problem.
+      throw err instanceof DatasetUnavailableError ? new UsageError(`${err.message} Nothing was replayed.`) : err;
     });
     sources.cifar10 = { test: loaded.test, classNames: loaded.classNames, source: loaded.source };
   }

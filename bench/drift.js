@@ -1,0 +1,133 @@
+#!/usr/bin/env node
+'use strict';
+/**
+ * npm run bench:drift [-- --model <path>] [--data <cifar-10 source>] [--samples 1000]
+ *                        [--scenarios clean,noisy,very_noisy,blur] [--concurrency 16] [--workers <n>]
+ *
+ * Starts `mldeploy serve` (the built CLI in dist/) as a child process, then times a full
+ * `mldeploy drift --url ...` run against it as a separate process, exactly as a user or CI job
+ * would: 4 scenarios x 1000 images by default (blur stands in for cifar100 where CIFAR-100 cannot
+ * be had). A short warm-up drift run first fills the data cache, so the timed run measures
+ * "data already cached".
+ * Model: --model, else saved_models/latest, else an untrained SimpleCNN fixture (same cost per image).
+ * Data: --data, else $MLDEPLOY_CIFAR10, else ../shared/datasets/cifar10-jpeg.tar.gz if present,
+ * else drift's default (the official archive cached in data/).
+ * The last line printed is: images_per_s=<n>  (images replayed / wall-clock seconds of the drift run)
+ */
+const { spawn, execFileSync } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { parseArgs } = require('node:util');
+
+const root = path.resolve(__dirname, '..');
+const { values: args } = parseArgs({
+  options: {
+    model: { type: 'string' },
+    data: { type: 'string' },
+    samples: { type: 'string', default: '1000' },
+    scenarios: { type: 'string', default: 'clean,noisy,very_noisy,blur' },
+    concurrency: { type: 'string', default: '16' },
+    workers: { type: 'string' },
+  },
+});
+
+function log(message) {
+  process.stdout.write(`${message}\n`);
+}
+
+function ensureBuilt() {
+  if (!fs.existsSync(path.join(root, 'dist', 'cli.js'))) {
+    log('building dist/ (npm run build)...');
+    execFileSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit' });
+  }
+}
+
+function chooseModel() {
+  if (args.model) return args.model;
+  const latest = path.join(root, 'saved_models', 'latest');
+  if (fs.existsSync(path.join(latest, 'model.json'))) return latest;
+  const modelsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mldeploy-bench-drift-'));
+  log(`no saved_models/latest: creating an untrained SimpleCNN fixture in ${modelsDir}`);
+  execFileSync(process.execPath, ['-r', './test/helpers/serve-ts-register.js', 'test/helpers/serve-make-fixture.ts', modelsDir], {
+    cwd: root,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  return modelsDir;
+}
+
+function chooseData() {
+  if (args.data) return args.data;
+  if (process.env.MLDEPLOY_CIFAR10) return process.env.MLDEPLOY_CIFAR10;
+  const shared = path.resolve(root, '..', 'shared', 'datasets', 'cifar10-jpeg.tar.gz');
+  return fs.existsSync(shared) ? shared : undefined;
+}
+
+function startServer(modelPath) {
+  const cliArgs = ['bin/mldeploy', 'serve', '--model', modelPath, '--port', '0', '--log-dir', fs.mkdtempSync(path.join(os.tmpdir(), 'mldeploy-bench-logs-'))];
+  if (args.workers) cliArgs.push('--workers', args.workers);
+  const child = spawn(process.execPath, cliArgs, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    let output = '';
+    const onData = (chunk) => {
+      output += chunk;
+      const match = /listening on (http:\/\/\S+)/.exec(output);
+      if (match && output.endsWith('\n')) {
+        child.stdout.off('data', onData);
+        child.stdout.resume();
+        log(output.trim());
+        resolve({ child, url: match[1] });
+      }
+    };
+    child.stdout.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`mldeploy serve exited with code ${code} before it was ready`)));
+  });
+}
+
+/** Runs `mldeploy drift` as its own process; resolves with its exit code and wall-clock seconds. */
+function runDrift(url, data, outDir, samples, scenarios) {
+  const cliArgs = ['bin/mldeploy', 'drift', '--url', url, '--samples', String(samples), '--scenarios', scenarios,
+    '--concurrency', args.concurrency, '--out', outDir, '--plots-dir', outDir, '--fail-on', 'psi>1000'];
+  if (data) cliArgs.push('--data', data);
+  const started = process.hrtime.bigint();
+  const child = spawn(process.execPath, cliArgs, { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (chunk) => (stderr += chunk));
+  return new Promise((resolve) => {
+    child.once('exit', (code) => resolve({ code, seconds: Number(process.hrtime.bigint() - started) / 1e9, stderr }));
+  });
+}
+
+async function main() {
+  ensureBuilt();
+  const modelPath = chooseModel();
+  const data = chooseData();
+  const { child, url } = await startServer(modelPath);
+  const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mldeploy-bench-drift-out-'));
+  try {
+    const warm = await runDrift(url, data, outDir, 16, 'clean');
+    if (warm.code !== 0) throw new Error(`warm-up drift run failed (exit ${warm.code}):\n${warm.stderr}`);
+    const timed = await runDrift(url, data, outDir, Number(args.samples), args.scenarios);
+    if (timed.code !== 0) throw new Error(`drift run failed (exit ${timed.code}):\n${timed.stderr}`);
+    const result = JSON.parse(fs.readFileSync(path.join(outDir, 'performance_log.json'), 'utf8'));
+    const images = result.scenarios.reduce((sum, s) => sum + s.samples, 0);
+    const failed = result.scenarios.reduce((sum, s) => sum + s.requests.failed, 0);
+    const replaySeconds = result.scenarios.reduce((sum, s) => sum + s.duration_s, 0);
+    for (const s of result.scenarios) {
+      log(`${s.name}: ${s.samples} images in ${s.duration_s.toFixed(2)} s (${s.throughput_rps.toFixed(0)} req/s), p50 ${s.latency_ms.p50?.toFixed(1)} ms, p99 ${s.latency_ms.p99?.toFixed(1)} ms`);
+    }
+    log(`model: ${result.target.model_version}; data: ${data ?? 'official archive (data/)'}; concurrency ${args.concurrency}; cpus: ${os.cpus().length}`);
+    log(`drift run: ${images} images, ${failed} failed, wall ${timed.seconds.toFixed(2)} s (replay ${replaySeconds.toFixed(2)} s, ${(images / replaySeconds).toFixed(0)} img/s)`);
+    if (failed > 0) throw new Error(`${failed} requests failed`);
+    log(`images_per_s=${Math.round(images / timed.seconds)}`);
+  } finally {
+    fs.rmSync(outDir, { recursive: true, force: true });
+    child.kill('SIGTERM');
+    await new Promise((resolve) => child.once('exit', resolve));
+  }
+}
+
+main().catch((err) => {
+  process.stderr.write(`error: ${err.message}\n`);
+  process.exit(1);
+});

@@ -97,8 +97,9 @@ function runScript(step, context, timeoutMs) {
     timeout: timeoutMs,
     killSignal: 'SIGTERM',
   });
+  if (result.error && /** @type {NodeJS.ErrnoException} */ (result.error).code === 'ETIMEDOUT') return "stopped: the job's timeout-minutes ran out";
   if (result.error) return `could not run bash: ${result.error.message}`;
-  if (result.signal) return `stopped by ${result.signal} (job timeout or signal)`;
+  if (result.signal) return `stopped by ${result.signal}`;
   return result.status === 0 ? null : `exit code ${result.status}`;
 }
 
@@ -171,7 +172,7 @@ function runJob(options) {
       ...envStrings(job.env),
     },
   };
-  log(`job ${id} from ${path.relative(process.cwd(), options.workflow) || options.workflow} in ${workspace}`);
+  log(`job ${id} from ${options.workflow} in ${workspace}`);
   let failed = false;
   const summary = [];
   for (const [index, step] of (job.steps ?? []).entries()) {

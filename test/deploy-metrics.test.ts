@@ -1,0 +1,62 @@
+/**
+ * The Grafana dashboard queries metrics that a real `mldeploy serve` exports: a server on a
+ * fixture model answers a few requests, and every metric and label the dashboard's PromQL
+ * names must appear in its /metrics text.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import request from 'supertest';
+import { RunningServer, startServer } from '../src/serve';
+import { readText, repoPath } from './helpers/deploy-validators';
+import { createModelFixture } from './helpers/model-fixture';
+import { handMadePng } from './helpers/png';
+
+const HISTOGRAM_SUFFIXES = /_(bucket|sum|count)$/;
+
+describe('Grafana dashboard queries against a live /metrics', () => {
+  const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mldeploy-deploy-metrics-'));
+  let server: RunningServer;
+  let metricsText = '';
+
+  beforeAll(async () => {
+    const modelDir = await createModelFixture(path.join(workDir, 'models'));
+    server = await startServer({ modelPath: modelDir, port: 0, host: '127.0.0.1', logDir: path.join(workDir, 'logs'), logLevel: 'silent' });
+    const png = handMadePng(32, 32, 2, new Uint8Array(32 * 32 * 3).map((_, i) => (i * 7) % 256));
+    await request(server.url).post('/predict').send({ image_base64: png.toString('base64') }).expect(200);
+    await request(server.url).post('/predict').send({ image_base64: 'not base64 at all' }).expect(400);
+    metricsText = (await request(server.url).get('/metrics').expect(200)).text;
+  });
+
+  afterAll(async () => {
+    await server?.close();
+    fs.rmSync(workDir, { recursive: true, force: true });
+  });
+
+  const dashboard = JSON.parse(readText(repoPath('deploy/compose/grafana/dashboards/mldeploy.json')));
+  const exprs: string[] = dashboard.panels.flatMap((p: any) => p.targets.map((t: any) => t.expr));
+  const metricNames = [...new Set(exprs.flatMap((e) => e.match(/\b(mldeploy|process)_[a-z_]+/g) ?? []))].sort();
+
+  it('the dashboard queries mldeploy and process metrics', () => {
+    expect(metricNames).toEqual(expect.arrayContaining(['mldeploy_http_requests_total', 'mldeploy_predictions_total', 'process_cpu_seconds_total']));
+  });
+
+  it.each(metricNames)('%s is exported by serve', (name) => {
+    const families = new Map([...metricsText.matchAll(/^# TYPE (\S+) (\S+)$/gm)].map((m) => [m[1], m[2]]));
+    const base = name.replace(HISTOGRAM_SUFFIXES, '');
+    const family = families.has(name) ? name : base;
+    expect(families.has(family)).toBe(true);
+    if (family !== name) expect(families.get(family)).toBe('histogram');
+  });
+
+  it('carries the labels the panels group and filter by', () => {
+    expect(metricsText).toMatch(/^mldeploy_http_requests_total\{[^}]*route="[^"]+"[^}]*status="200"/m);
+    expect(metricsText).toMatch(/^mldeploy_http_requests_total\{[^}]*status="400"/m);
+    expect(metricsText).toMatch(/^mldeploy_http_request_duration_seconds_bucket\{[^}]*le="[^"]+"/m);
+    expect(metricsText).toMatch(/^mldeploy_predictions_total\{class="[a-z]+"\} 1$/m);
+    expect(metricsText).toMatch(/^mldeploy_prediction_confidence_bucket\{le="[^"]+"\}/m);
+    expect(metricsText).toMatch(/^mldeploy_model_info\{(?=[^}]*version=)(?=[^}]*model_type=)(?=[^}]*engine=)[^}]*\} 1$/m);
+    const groupings = exprs.flatMap((e) => [...e.matchAll(/by \(([^)]+)\)/g)].flatMap((m) => m[1].split(/,\s*/)));
+    expect([...new Set(groupings)].sort()).toEqual(['class', 'engine', 'le', 'model_type', 'result', 'route', 'version']);
+  });
+});

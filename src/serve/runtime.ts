@@ -222,7 +222,9 @@ async function runWorker(options: ServeOptions): Promise<void> {
     await sendAndWait({ type: 'mldeploy:startup-failed', message: (err as Error).message });
     process.exit(1);
   }
-  // prom-client's worker side answers the primary's aggregation requests from this registry.
+  // Constructing one installs prom-client's worker-side listener, which answers the primary's
+  // aggregation requests from the registries set here.
+  new AggregatorRegistry();
   AggregatorRegistry.setRegistries([server.metrics.registry]);
 
   let stopRequested: () => void = () => {};

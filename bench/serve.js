@@ -1,0 +1,154 @@
+#!/usr/bin/env node
+'use strict';
+/**
+ * npm run bench:serve [-- --model <path>] [--workers <n>] [--connections 16] [--duration 15]
+ *
+ * Starts `mldeploy serve` (the built CLI in dist/) as a child process and loads POST /predict with
+ * autocannon: base64 JSON bodies of 32x32 PNGs (64 distinct images, rotated, so nothing can be
+ * served from a cache). Model: --model, else saved_models/latest if it exists, else an untrained
+ * SimpleCNN fixture saved to a temp dir (same architecture, so the same cost per image).
+ * The last line printed is: req_per_s=<n> p50_ms=<n> p99_ms=<n>
+ */
+const { spawn, execFileSync } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { parseArgs } = require('node:util');
+
+const root = path.resolve(__dirname, '..');
+const { values: args } = parseArgs({
+  options: {
+    model: { type: 'string' },
+    workers: { type: 'string' },
+    connections: { type: 'string', default: '16' },
+    duration: { type: 'string', default: '15' },
+    warmup: { type: 'string', default: '3' },
+  },
+});
+
+function log(message) {
+  process.stdout.write(`${message}\n`);
+}
+
+function ensureBuilt() {
+  if (!fs.existsSync(path.join(root, 'dist', 'cli.js'))) {
+    log('building dist/ (npm run build)...');
+    execFileSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit' });
+  }
+}
+
+function chooseModel() {
+  if (args.model) return args.model;
+  const latest = path.join(root, 'saved_models', 'latest');
+  if (fs.existsSync(path.join(latest, 'model.json'))) return latest;
+  const modelsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mldeploy-bench-serve-'));
+  log(`no saved_models/latest: creating an untrained SimpleCNN fixture in ${modelsDir}`);
+  execFileSync(
+    process.execPath,
+    ['-r', './test/helpers/serve-ts-register.js', 'test/helpers/serve-make-fixture.ts', modelsDir],
+    { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] },
+  );
+  return modelsDir;
+}
+
+/** 64 distinct 32x32 PNGs (smooth gradients + noise) as /predict JSON bodies. */
+async function requestBodies() {
+  const { encodePng } = require(path.join(root, 'dist', 'preprocess'));
+  const bodies = [];
+  let seed = 12345;
+  const random = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+  for (let i = 0; i < 64; i++) {
+    const rgb = new Uint8Array(32 * 32 * 3);
+    const base = [random() * 200, random() * 200, random() * 200];
+    for (let p = 0; p < 1024; p++) {
+      for (let c = 0; c < 3; c++) rgb[p * 3 + c] = Math.max(0, Math.min(255, base[c] + ((p % 32) + (p >> 5)) + (random() - 0.5) * 40));
+    }
+    const png = await encodePng(rgb);
+    bodies.push(JSON.stringify({ image_base64: png.toString('base64') }));
+  }
+  return bodies;
+}
+
+function startServer(modelPath) {
+  const cliArgs = ['bin/mldeploy', 'serve', '--model', modelPath, '--port', '0', '--log-dir', fs.mkdtempSync(path.join(os.tmpdir(), 'mldeploy-bench-logs-'))];
+  if (args.workers) cliArgs.push('--workers', args.workers);
+  const child = spawn(process.execPath, cliArgs, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    let output = '';
+    const onData = (chunk) => {
+      output += chunk;
+      const match = /listening on (http:\/\/\S+)/.exec(output);
+      if (match && output.endsWith('\n')) {
+        child.stdout.off('data', onData);
+        child.stdout.resume();
+        log(output.trim());
+        resolve({ child, url: match[1] });
+      }
+    };
+    child.stdout.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`mldeploy serve exited with code ${code} before it was ready`)));
+  });
+}
+
+/** CPU seconds used so far by the server process and its cluster workers (Linux /proc; else undefined). */
+function serverCpuSeconds(pid) {
+  try {
+    const ticksPerSecond = 100;
+    const cpu = (p) => {
+      const fields = fs.readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1].split(' ');
+      return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond;
+    };
+    const children = fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+    return [pid, ...children].reduce((sum, p) => sum + cpu(p), 0);
+  } catch {
+    return undefined;
+  }
+}
+
+function load(url, bodies, connections, duration) {
+  const autocannon = require('autocannon');
+  let next = 0;
+  return autocannon({
+    url: `${url}/predict`,
+    connections,
+    duration,
+    requests: [
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        setupRequest: (request) => ({ ...request, body: bodies[next++ % bodies.length] }),
+      },
+    ],
+  });
+}
+
+async function main() {
+  ensureBuilt();
+  const modelPath = chooseModel();
+  const bodies = await requestBodies();
+  const { child, url } = await startServer(modelPath);
+  try {
+    const connections = Number(args.connections);
+    await load(url, bodies, connections, Number(args.warmup));
+    const cpuBefore = serverCpuSeconds(child.pid);
+    const result = await load(url, bodies, connections, Number(args.duration));
+    const cpuAfter = serverCpuSeconds(child.pid);
+    const failed = result.non2xx + result.errors + result.timeouts;
+    if (cpuBefore !== undefined && cpuAfter !== undefined) {
+      // Independent of other load on the machine: what one request costs the server in CPU time.
+      log(`server cpu: ${(((cpuAfter - cpuBefore) * 1000) / result.requests.total).toFixed(3)} ms per request`);
+    }
+    log(`load: ${connections} connections, ${args.duration} s, ${result.requests.total} requests, ${failed} failed; cpus: ${os.cpus().length}, load average before stop: ${os.loadavg()[0].toFixed(2)}`);
+    log(`latency ms: p50 ${result.latency.p50} p90 ${result.latency.p90} p99 ${result.latency.p99} max ${result.latency.max}`);
+    if (failed > 0) throw new Error(`${failed} requests failed`);
+    log(`req_per_s=${Math.round(result.requests.average)} p50_ms=${result.latency.p50} p99_ms=${result.latency.p99}`);
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((resolve) => child.once('exit', resolve));
+  }
+}
+
+main().catch((err) => {
+  process.stderr.write(`error: ${err.message}\n`);
+  process.exit(1);
+});

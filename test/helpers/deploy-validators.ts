@@ -1,8 +1,9 @@
 /**
  * Validators for the files under deploy/, each backed by the tool's official schema or a
  * maintained validator from npm (see the README's deployment section for why each one):
- * compose-spec JSON schema + ajv, kubernetes-models and GitHub's @actions/workflow-parser
- * (ES modules, run through deploy-esm-validate.mjs), dockerfile-utils, systemd-analyze, and
+ * compose-spec JSON schema + ajv, kubernetes-models (schemas generated from the Kubernetes
+ * OpenAPI spec), GitHub's @actions/workflow-parser (an ES module, run through
+ * deploy-esm-validate.mjs), dockerfile-utils, systemd-analyze, and
  * the TypeScript types of @grafana/schema and kubernetes-models checked by the compiler.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -52,9 +53,28 @@ export interface EsmValidation {
   errors: string[];
 }
 
-/** kubernetes-models or @actions/workflow-parser, run with plain node (they are ES modules). */
-export function esmValidate(mode: 'k8s' | 'workflow', files: string[]): EsmValidation[] {
-  const output = execFileSync(process.execPath, [path.join(__dirname, 'deploy-esm-validate.mjs'), mode, ...files], {
+/** A manifest against the kubernetes-models class for its apiVersion and kind. */
+export function kubernetesSchemaErrors(manifest: { apiVersion?: string; kind?: string; metadata?: { name?: string } }): string[] {
+  const label = `${manifest.kind}/${manifest.metadata?.name}`;
+  let models: Record<string, new (data: unknown) => { validate(): void }>;
+  try {
+    models = require(`kubernetes-models/${manifest.apiVersion}`);
+  } catch {
+    return [`${label}: unknown apiVersion ${manifest.apiVersion}`];
+  }
+  const Model = models[manifest.kind ?? ''];
+  if (typeof Model !== 'function') return [`${label}: unknown kind ${manifest.kind} in ${manifest.apiVersion}`];
+  try {
+    new Model(manifest).validate();
+    return [];
+  } catch (err) {
+    return [`${label}: ${(err as Error).message}`];
+  }
+}
+
+/** GitHub's workflow parser, run with plain node (it is an ES module). */
+export function workflowErrors(files: string[]): EsmValidation[] {
+  const output = execFileSync(process.execPath, [path.join(__dirname, 'deploy-esm-validate.mjs'), 'workflow', ...files], {
     cwd: REPO_ROOT,
     encoding: 'utf8',
   });

@@ -2,7 +2,7 @@
  * predictions.jsonl: one JSON line per prediction, appended through a write stream and rotated by
  * size (predictions.jsonl -> .1 -> .2 ...). The record type is the file's contract.
  */
-import { createWriteStream, existsSync, mkdirSync, renameSync, rmSync, statSync, WriteStream } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, openSync, renameSync, rmSync, statSync, WriteStream } from 'node:fs';
 import * as path from 'node:path';
 
 export const PREDICTION_LOG_FILE = 'predictions.jsonl';
@@ -63,8 +63,9 @@ export class RotatingFileSink implements PredictionSink {
     return endStream(this.stream);
   }
 
+  /** Opened synchronously so the file exists at once and a rename moves the stream's file with it. */
   private open(): WriteStream {
-    const stream = createWriteStream(this.file, { flags: 'a' });
+    const stream = createWriteStream(this.file, { fd: openSync(this.file, 'a') });
     // A full disk must not crash the server; predictions keep being answered.
     stream.on('error', () => {});
     return stream;

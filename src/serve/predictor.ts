@@ -3,6 +3,7 @@
  * is running) go into one forward pass of at most `maxBatchSize` images. Every protocol adapter
  * (workshop JSON, multipart, batch, TF Serving) predicts through this one object.
  */
+import { DataError } from '../errors';
 import { PIXELS_PER_IMAGE } from '../preprocess';
 import { ModelRepository, ServedModel } from './repository';
 
@@ -45,6 +46,9 @@ export class BatchingPredictor {
 
   /** Predicts one uint8 32x32 RGB image (3072 bytes, HWC). */
   predict(pixels: Uint8Array): Promise<ImagePrediction> {
+    if (pixels.length !== PIXELS_PER_IMAGE) {
+      return Promise.reject(new DataError(`expected ${PIXELS_PER_IMAGE} pixel bytes (32x32 RGB), got ${pixels.length}`));
+    }
     return new Promise<ImagePrediction>((resolve, reject) => {
       this.queue.push({ pixels, resolve, reject });
       this.schedule();

@@ -1,0 +1,106 @@
+/** The micro-batching predictor and the rotating prediction log, without HTTP. */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { PIXELS_PER_IMAGE } from '../src/preprocess';
+import { formatRecord, PredictionRecord, RotatingFileSink } from '../src/serve/prediction-log';
+import { BatchingPredictor } from '../src/serve/predictor';
+import { ModelRepository } from '../src/serve/repository';
+import { createModelFixture, syntheticImages } from './helpers/model-fixture';
+
+describe('BatchingPredictor', () => {
+  const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mldeploy-serve-units-'));
+  const repository = new ModelRepository(path.join(workDir, 'models'));
+  const images = syntheticImages(10, 21);
+  const image = (i: number) => images.subarray(i * PIXELS_PER_IMAGE, (i + 1) * PIXELS_PER_IMAGE);
+
+  beforeAll(async () => {
+    await createModelFixture(path.join(workDir, 'models'), { seed: 5 });
+    await repository.load();
+  });
+
+  afterAll(() => {
+    repository.dispose();
+    fs.rmSync(workDir, { recursive: true, force: true });
+  });
+
+  it('puts images that arrive together into bounded batches, each answered with its own row', async () => {
+    const batches: number[] = [];
+    const predictor = new BatchingPredictor(repository, { maxBatchSize: 4, maxWaitMs: 5 }, (size) => batches.push(size));
+    const alone = await Promise.all(Array.from({ length: 10 }, (_, i) => new BatchingPredictor(repository, { maxBatchSize: 1, maxWaitMs: 0 }).predict(image(i))));
+    const together = await Promise.all(Array.from({ length: 10 }, (_, i) => predictor.predict(image(i))));
+    expect(batches).toEqual([4, 4, 2]);
+    together.forEach((p, i) => {
+      expect(p.classIndex).toBe(alone[i].classIndex);
+      Array.from(p.probabilities).forEach((v, c) => expect(v).toBeCloseTo(alone[i].probabilities[c], 5));
+      expect(p.confidence).toBe(p.probabilities[p.classIndex]);
+    });
+  });
+
+  it('waits at most maxWaitMs for company, then runs a partial batch', async () => {
+    const batches: number[] = [];
+    const predictor = new BatchingPredictor(repository, { maxBatchSize: 32, maxWaitMs: 1 }, (size) => batches.push(size));
+    await predictor.predict(image(0));
+    await Promise.all([predictor.predict(image(1)), predictor.predict(image(2))]);
+    expect(batches).toEqual([1, 2]);
+    await predictor.idle();
+    expect(predictor.pending).toBe(0);
+  });
+
+  it('refuses an image that is not 32x32x3 bytes', async () => {
+    const predictor = new BatchingPredictor(repository);
+    await expect(predictor.predict(new Uint8Array(10))).rejects.toThrow(/expected 3072 pixel bytes/);
+  });
+
+  it('rejects every image of a failing batch and keeps working afterwards', async () => {
+    let fail = true;
+    const flaky = {
+      get current() {
+        const real = repository.current;
+        return fail ? { predict: () => Promise.reject(new Error('engine failure')) } : real;
+      },
+    } as unknown as ModelRepository;
+    const predictor = new BatchingPredictor(flaky, { maxBatchSize: 8, maxWaitMs: 1 });
+    const results = await Promise.allSettled([predictor.predict(image(0)), predictor.predict(image(1))]);
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+    fail = false;
+    await expect(predictor.predict(image(0))).resolves.toHaveProperty('classIndex');
+  });
+});
+
+describe('RotatingFileSink', () => {
+  const record: PredictionRecord = {
+    timestamp: '2025-01-01T00:00:00.000Z',
+    model_version: 'v1_2025_01_01',
+    predicted_class: 'cat',
+    confidence: 0.5,
+    latency_ms: 3.2,
+    input_sha256: 'a'.repeat(64),
+    route: 'predict',
+  };
+
+  it('appends whole lines and rotates by size, keeping the configured number of files', async () => {
+    const logDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mldeploy-serve-log-'));
+    const line = formatRecord(record);
+    const sink = new RotatingFileSink(logDir, { maxBytes: line.length * 3, keepFiles: 2 });
+    for (let i = 0; i < 10; i++) sink.append(formatRecord({ ...record, latency_ms: i }));
+    await sink.close();
+    await new Promise((resolve) => setTimeout(resolve, 20)); // rotated streams finish closing
+    const read = (name: string) => fs.readFileSync(path.join(logDir, name), 'utf8').trim().split('\n').map((l) => JSON.parse(l).latency_ms);
+    expect(fs.readdirSync(logDir).sort()).toEqual(['predictions.jsonl', 'predictions.jsonl.1', 'predictions.jsonl.2']);
+    expect(read('predictions.jsonl')).toEqual([9]);
+    expect(read('predictions.jsonl.1')).toEqual([6, 7, 8]);
+    expect(read('predictions.jsonl.2')).toEqual([3, 4, 5]);
+    fs.rmSync(logDir, { recursive: true, force: true });
+  });
+
+  it('continues an existing file (size counted) instead of truncating it', async () => {
+    const logDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mldeploy-serve-log-'));
+    fs.writeFileSync(path.join(logDir, 'predictions.jsonl'), formatRecord(record));
+    const sink = new RotatingFileSink(logDir);
+    sink.append(formatRecord(record));
+    await sink.close();
+    expect(fs.readFileSync(path.join(logDir, 'predictions.jsonl'), 'utf8').trim().split('\n')).toHaveLength(2);
+    fs.rmSync(logDir, { recursive: true, force: true });
+  });
+});

@@ -1,14 +1,32 @@
 // Lets child processes spawned by the serve tests run the TypeScript sources directly
 // (`node -r test/helpers/serve-ts-register.js ...`): transpile-only, CommonJS, like ts-jest.
+// Output is cached in the temp dir by content hash, so cluster workers and reruns start fast.
 'use strict';
+const crypto = require('node:crypto');
 const fs = require('node:fs');
-const ts = require('typescript');
+const os = require('node:os');
+const path = require('node:path');
+
+const cacheDir = path.join(os.tmpdir(), 'mldeploy-ts-register-cache');
+let ts;
 
 require.extensions['.ts'] = function compileTypeScript(module, filename) {
   const source = fs.readFileSync(filename, 'utf8');
-  const { outputText } = ts.transpileModule(source, {
-    fileName: filename,
-    compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true, inlineSourceMap: true },
-  });
-  module._compile(outputText, filename);
+  const key = crypto.createHash('sha256').update(filename).update('\0').update(source).digest('hex');
+  const cached = path.join(cacheDir, `${key}.js`);
+  let output;
+  try {
+    output = fs.readFileSync(cached, 'utf8');
+  } catch {
+    ts ??= require('typescript');
+    output = ts.transpileModule(source, {
+      fileName: filename,
+      compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true, inlineSourceMap: true },
+    }).outputText;
+    fs.mkdirSync(cacheDir, { recursive: true });
+    const temp = `${cached}.${process.pid}.tmp`;
+    fs.writeFileSync(temp, output);
+    fs.renameSync(temp, cached);
+  }
+  module._compile(output, filename);
 };

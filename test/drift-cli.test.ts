@@ -46,6 +46,7 @@ describe('mldeploy drift usage errors (exit 2)', () => {
     [['drift'], /exactly one of --url .* or --model/],
     [['drift', '--url', 'http://127.0.0.1:1', '--model', 'saved_models/latest'], /exactly one of --url/],
     [['drift', '--url', 'ftp://example.com'], /--url must be http:\/\/ or https:\/\//],
+    [['drift', '--model', '/no/such/model'], /--model \/no\/such\/model: no such file or folder/],
     [['drift', '--url', 'not a url'], /is not a URL/],
     [['drift', '--url', 'http://127.0.0.1:1', '--samples', '0'], /--samples.*integer >= 1/],
     [['drift', '--url', 'http://127.0.0.1:1', '--concurrency', 'many'], /--concurrency.*integer >= 1/],

@@ -191,6 +191,7 @@ export function validateDriftOptions(options: DriftOptions): ValidatedPlan {
   }
 
   const localSources: [string, string | undefined][] = [
+    ['--model', options.modelPath],
     ['--data (or MLDEPLOY_CIFAR10)', scenarios.some((s) => s.kind === 'transform') ? options.data : undefined],
     ['--cifar100 (or MLDEPLOY_CIFAR100)', seen.has(CIFAR100_SCENARIO) ? options.cifar100 : undefined],
     ...scenarios.filter((s) => s.kind === 'folder').map((s): [string, string] => [`--scenario ${s.name}=`, s.source!]),

@@ -37,11 +37,20 @@ function ensureBuilt() {
   }
 }
 
+/** Temp dirs this run created, removed at the end. */
+const tempDirs = [];
+
+function tempDir(prefix) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  tempDirs.push(dir);
+  return dir;
+}
+
 function chooseModel() {
   if (args.model) return args.model;
   const latest = path.join(root, 'saved_models', 'latest');
   if (fs.existsSync(path.join(latest, 'model.json'))) return latest;
-  const modelsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mldeploy-bench-serve-'));
+  const modelsDir = tempDir('mldeploy-bench-serve-');
   log(`no saved_models/latest: creating an untrained SimpleCNN fixture in ${modelsDir}`);
   execFileSync(
     process.execPath,
@@ -70,7 +79,7 @@ async function requestBodies() {
 }
 
 function startServer(modelPath) {
-  const cliArgs = ['bin/mldeploy', 'serve', '--model', modelPath, '--port', '0', '--log-dir', fs.mkdtempSync(path.join(os.tmpdir(), 'mldeploy-bench-logs-'))];
+  const cliArgs = ['bin/mldeploy', 'serve', '--model', modelPath, '--port', '0', '--log-dir', tempDir('mldeploy-bench-logs-')];
   if (args.workers) cliArgs.push('--workers', args.workers);
   const child = spawn(process.execPath, cliArgs, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
@@ -145,6 +154,7 @@ async function main() {
   } finally {
     child.kill('SIGTERM');
     await new Promise((resolve) => child.once('exit', resolve));
+    for (const dir of tempDirs) fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 

@@ -3,7 +3,7 @@
 //
 //   node deploy-esm-validate.mjs workflow <workflow.yml>...
 //
-// Prints one JSON array: [{ file, resources: ["Kind/name"], errors: ["..."] }].
+// Prints one JSON array: [{ file, resources: ["job/<id>"], errors: ["..."] }].
 import { readFileSync } from 'node:fs';
 import { register } from 'node:module';
 

@@ -19,6 +19,21 @@ function runWorkflow(workspace: string, workflow: string, extraArgs: string[] = 
   return { status: result.status, output: `${result.stdout}${result.stderr}` };
 }
 
+/** True while the process exists and is not a zombie waiting for its parent. */
+function isRunning(pid: number): boolean {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    let state: string;
+    try {
+      state = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1][0];
+    } catch {
+      return false;
+    }
+    if (state === 'Z') return false;
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
+  }
+  return true;
+}
+
 describe('run-locally.js', () => {
   let workspace: string;
   beforeEach(() => {
@@ -107,6 +122,14 @@ jobs:
     const node = runWorkflow(workspace, job('      - uses: actions/setup-node@v4\n        with: { node-version: 12 }\n'));
     expect(node.status).toBe(1);
     expect(node.output).toContain('Node 12 requested');
+  });
+
+  it('ends what steps left running in the background when the job ends', () => {
+    const { status, output } = runWorkflow(workspace, `on: push\njobs:\n  j:\n    runs-on: ubuntu-24.04\n    steps:\n      - run: |\n          sleep 300 &\n          echo $! > bg.pid\n`);
+    expect(status).toBe(0);
+    expect(output).toContain('ended 1 process group(s) that steps left running');
+    const pid = Number(fs.readFileSync(path.join(workspace, 'bg.pid'), 'utf8'));
+    expect(isRunning(pid)).toBe(false);
   });
 
   it('stops a job at its timeout-minutes', () => {

@@ -11,7 +11,8 @@
  *   actions/cache           -> nothing (there is no cache to restore here)
  *   actions/upload-artifact -> copies the paths into <artifacts-dir>/<name>/
  * Any other action or a `${{ }}` expression in a run block stops the runner: it would
- * not be running what CI runs.
+ * not be running what CI runs. Processes that steps leave running in the background (the
+ * server) are sent SIGTERM when the job ends, as GitHub's runner does.
  *
  * Usage: node deploy/ci/run-locally.js [--workflow <file>] [--job <id>]
  *                                      [--workspace <dir>] [--artifacts-dir <dir>]
@@ -96,7 +97,11 @@ function runScript(step, context, timeoutMs) {
     stdio: 'inherit',
     timeout: timeoutMs,
     killSignal: 'SIGTERM',
+    // Its own process group, so whatever the step leaves running in the background can be
+    // ended with the job (GitHub's runner cleans up orphan processes the same way).
+    detached: true,
   });
+  if (result.pid) context.processGroups.push(result.pid);
   if (result.error && /** @type {NodeJS.ErrnoException} */ (result.error).code === 'ETIMEDOUT') return "stopped: the job's timeout-minutes ran out";
   if (result.error) return `could not run bash: ${result.error.message}`;
   if (result.signal) return `stopped by ${result.signal}`;
@@ -164,6 +169,8 @@ function runJob(options) {
     workspace,
     artifactsDir: options.artifactsDir,
     label: '',
+    /** @type {number[]} */
+    processGroups: [],
     env: {
       ...process.env,
       CI: 'true',
@@ -191,8 +198,24 @@ function runJob(options) {
     summary.push(`${problem ? 'x failed ' : '+ ok     '} ${context.label} (${seconds} s)${problem ? `: ${problem}` : ''}`);
     if (problem) log(`!! ${context.label}: ${problem}`);
   }
+  const orphans = endProcessGroups(context.processGroups);
+  if (orphans > 0) log(`\nended ${orphans} process group(s) that steps left running`);
   log(`\njob ${id}: ${failed ? 'FAILED' : 'passed'}\n${summary.join('\n')}`);
   return failed ? 1 : 0;
+}
+
+/** SIGTERM to each step's process group that still has members; returns how many had. */
+function endProcessGroups(groups) {
+  let ended = 0;
+  for (const group of groups) {
+    try {
+      process.kill(-group, 'SIGTERM');
+      ended++;
+    } catch {
+      // ESRCH: nothing of that step is still running.
+    }
+  }
+  return ended;
 }
 
 try {

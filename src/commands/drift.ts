@@ -151,7 +151,7 @@ export function registerDrift(program: Command): void {
 
       const { result, files } = run;
       for (const s of result.scenarios) {
-        const verdict = s.drift ? `${s.drift.verdict} drift (PSI max ${formatNumber(s.drift.psi_max)} on ${s.drift.psi_max_signal})` : 'reference';
+        const verdict = s.drift ? `${s.drift.verdict === 'none' ? 'no' : s.drift.verdict} drift (PSI max ${formatNumber(s.drift.psi_max)} on ${s.drift.psi_max_signal})` : 'reference';
         console.log(
           `${s.name.padEnd(12)} accuracy ${formatPercent(s.accuracy).padStart(6)}  confidence ${formatNumber(s.mean_confidence)}  ` +
             `success ${formatPercent(s.success_rate)}  p95 ${formatNumber(s.latency_ms.p95, 1)} ms  ${verdict}`,

@@ -280,10 +280,9 @@ async function loadSources(plan: ValidatedPlan, options: DriftOptions, progress:
     } catch (err) {
       if (!(err instanceof Cifar100UnavailableError)) throw err;
       throw new UsageError(
-        `the ${CIFAR100_SCENARIO} scenario needs CIFAR-100, which is not available (${err.message}). ` +
-          'Pass --cifar100 <cifar-100-binary.tar.gz, its extracted folder, or a folder/.tar.gz of images>, ' +
-          `or set MLDEPLOY_CIFAR100, or leave ${CIFAR100_SCENARIO} out of --scenarios (e.g. --scenarios clean,noisy,very_noisy). ` +
-          'Nothing was replayed.',
+        `the ${CIFAR100_SCENARIO} scenario needs CIFAR-100 (${err.message}) ` +
+          `Give --cifar100 <archive or folder> or set MLDEPLOY_CIFAR100, or leave ${CIFAR100_SCENARIO} out of --scenarios ` +
+          '(e.g. --scenarios clean,noisy,very_noisy). Nothing was replayed.',
       );
     }
   }

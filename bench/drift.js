@@ -43,11 +43,15 @@ function ensureBuilt() {
   }
 }
 
+/** Temp dirs this run created, removed at the end. */
+const temporary = [];
+
 function chooseModel() {
   if (args.model) return args.model;
   const latest = path.join(root, 'saved_models', 'latest');
   if (fs.existsSync(path.join(latest, 'model.json'))) return latest;
   const modelsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mldeploy-bench-drift-'));
+  temporary.push(modelsDir);
   log(`no saved_models/latest: creating an untrained SimpleCNN fixture in ${modelsDir}`);
   execFileSync(process.execPath, ['-r', './test/helpers/serve-ts-register.js', 'test/helpers/serve-make-fixture.ts', modelsDir], {
     cwd: root,
@@ -64,7 +68,9 @@ function chooseData() {
 }
 
 function startServer(modelPath) {
-  const cliArgs = ['bin/mldeploy', 'serve', '--model', modelPath, '--port', '0', '--log-dir', fs.mkdtempSync(path.join(os.tmpdir(), 'mldeploy-bench-logs-'))];
+  const logDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mldeploy-bench-logs-'));
+  temporary.push(logDir);
+  const cliArgs = ['bin/mldeploy', 'serve', '--model', modelPath, '--port', '0', '--log-dir', logDir];
   if (args.workers) cliArgs.push('--workers', args.workers);
   const child = spawn(process.execPath, cliArgs, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
@@ -104,6 +110,7 @@ async function main() {
   const data = chooseData();
   const { child, url } = await startServer(modelPath);
   const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mldeploy-bench-drift-out-'));
+  temporary.push(outDir);
   try {
     const warm = await runDrift(url, data, outDir, 16, 'clean');
     if (warm.code !== 0) throw new Error(`warm-up drift run failed (exit ${warm.code}):\n${warm.stderr}`);
@@ -121,9 +128,9 @@ async function main() {
     if (failed > 0) throw new Error(`${failed} requests failed`);
     log(`images_per_s=${Math.round(images / timed.seconds)}`);
   } finally {
-    fs.rmSync(outDir, { recursive: true, force: true });
     child.kill('SIGTERM');
     await new Promise((resolve) => child.once('exit', resolve));
+    for (const dir of temporary) fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 

@@ -1,0 +1,145 @@
+/**
+ * The CLI as a user meets it, run in-process through main(): help, usage errors (exit 2, one
+ * line), runtime failures (exit 1, no stack unless --verbose), and two identical train runs.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { main } from '../src/cli';
+import { writeCifar10Binary } from './helpers/cifar-fixtures';
+
+interface CliRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+async function run(...args: string[]): Promise<CliRun> {
+  let stdout = '';
+  let stderr = '';
+  const out = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    stdout += chunk.toString();
+    return true;
+  });
+  const err = jest.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    stderr += chunk.toString();
+    return true;
+  });
+  const log = jest.spyOn(console, 'log').mockImplementation((...parts: unknown[]) => {
+    stdout += parts.join(' ') + '\n';
+  });
+  try {
+    process.exitCode = 0;
+    await main(['node', 'mldeploy', ...args]);
+    return { code: Number(process.exitCode ?? 0), stdout, stderr };
+  } finally {
+    process.exitCode = 0;
+    out.mockRestore();
+    err.mockRestore();
+    log.mockRestore();
+  }
+}
+
+let work: string;
+beforeAll(() => {
+  work = mkdtempSync(path.join(os.tmpdir(), 'mldeploy-cli-'));
+});
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+describe('mldeploy train --help', () => {
+  it('lists every option with its default', async () => {
+    const { code, stdout } = await run('train', '--help');
+    expect(code).toBe(0);
+    const flat = stdout.replace(/\s+/g, ' ');
+    for (const [option, defaultValue] of [
+      ['--data-dir <dir>', '"data"'],
+      ['--epochs <n>', '5'],
+      ['--batch-size <n>', '64'],
+      ['--lr <rate>', '0.001'],
+      ['--seed <n>', '42'],
+      ['--val-split <fraction>', '0.1'],
+      ['--models-dir <dir>', '"saved_models"'],
+      ['--plots-dir <dir>', '"plots"'],
+      ['--backend <engine>', '"auto"'],
+    ]) {
+      expect(flat).toMatch(new RegExp(`${option.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} .*?\\(default: ${defaultValue}\\)`));
+    }
+    for (const option of ['--data <path-or-url>', '--limit <n>', '--workers <n>']) expect(flat).toContain(option);
+    expect(flat).toContain('MLDEPLOY_CIFAR10');
+  });
+});
+
+describe('usage errors exit 2 with one line', () => {
+  it.each([
+    [['--epochs', 'abc'], '--epochs must be an integer >= 1, got "abc"'],
+    [['--epochs', '0'], '--epochs must be an integer >= 1, got "0"'],
+    [['--batch-size', '2.5'], '--batch-size must be an integer >= 1, got "2.5"'],
+    [['--lr', '-1'], '--lr must be a number > 0, got "-1"'],
+    [['--val-split', '1'], '--val-split must be a number >= 0 and < 1, got "1"'],
+    [['--limit', 'many'], '--limit must be an integer >= 1, got "many"'],
+    [['--backend', 'gpu'], 'unknown backend "gpu" (choose one of: auto, node, wasm, cpu)'],
+  ])('train %j', async (args, message) => {
+    const { code, stderr, stdout } = await run('train', ...args);
+    expect(code).toBe(2);
+    expect(stderr).toBe(`error: ${message}\n`);
+    expect(stdout).toBe('');
+  });
+});
+
+describe('runtime failures exit 1 with a clear line', () => {
+  it('a missing data source: one line, no stack trace', async () => {
+    const missing = path.join(work, 'no-such-data');
+    const { code, stderr } = await run('train', '--data', missing, '--data-dir', path.join(work, 'data'), '--models-dir', path.join(work, 'm0'));
+    expect(code).toBe(1);
+    expect(stderr.trim().split('\n')).toEqual([`error: data source not found: ${missing}`]);
+  });
+
+  it('--verbose adds the stack trace', async () => {
+    const { code, stderr } = await run('--verbose', 'train', '--data', path.join(work, 'nope'), '--data-dir', path.join(work, 'data'));
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/^error: data source not found: .*\n.*DataError: data source not found[\s\S]*\n\s+at /);
+  });
+});
+
+describe('mldeploy train end to end', () => {
+  it('two runs with the same seed give identical metrics, each as a new version', async () => {
+    const fixture = writeCifar10Binary(path.join(work, 'src'), 50, 40); // 250 train, 40 test
+    const modelsDir = path.join(work, 'models');
+    const args = ['train', '--limit', '200', '--epochs', '1', '--seed', '1', '--data', fixture.root, '--data-dir', path.join(work, 'data'),
+      '--models-dir', modelsDir, '--plots-dir', path.join(work, 'plots')];
+    const first = await run(...args);
+    const second = await run(...args);
+    for (const r of [first, second]) {
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+    }
+
+    // Not a TTY here: plain lines, one per epoch, then the evaluation and where things went.
+    expect(first.stdout).toMatch(/^engine: wasm \[/);
+    expect(first.stdout).toContain('180 train, 20 validation, 40 test images');
+    expect(first.stdout.match(/^epoch 1\/1: loss \d+\.\d{4}, accuracy .*val_accuracy .* img\/s/gm)).toHaveLength(1);
+    expect(first.stdout).toMatch(/^test accuracy: \d+\.\d\d%$/m);
+    expect(first.stdout).toMatch(/^per-class accuracy:\n {2}airplane /m);
+    expect(first.stdout).toMatch(/^confusion matrix \(rows: true class, columns: predicted\):$/m);
+    expect(first.stdout).toContain(`saved model v1_`);
+    expect(second.stdout).toContain(`saved model v2_`);
+
+    const metadataOf = (stdout: string) => {
+      const dir = /saved model \S+ -> (.+)$/m.exec(stdout)![1];
+      return JSON.parse(readFileSync(path.join(dir, 'metadata.json'), 'utf8'));
+    };
+    const a = metadataOf(first.stdout);
+    const b = metadataOf(second.stdout);
+    const metrics = (m: typeof a) => ({
+      history: m.training.history.map(({ seconds, img_per_s, ...rest }: Record<string, number>) => rest),
+      test_accuracy: m.test_accuracy,
+      confusion_matrix: m.confusion_matrix,
+      confidences: m.reference.signals.confidence,
+      digest: m.dataset.digest,
+    });
+    expect(metrics(b)).toEqual(metrics(a));
+    // Same epoch-line text too (timings aside).
+    const epochLine = (s: string) => /^epoch 1\/1: (.*), \d+ img\/s/m.exec(s)![1];
+    expect(epochLine(second.stdout)).toBe(epochLine(first.stdout));
+  });
+});

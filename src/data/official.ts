@@ -52,7 +52,10 @@ export async function ensureOfficialFolder(archive: OfficialArchive, dataDir: st
     if (!existsSync(path.join(staging, archive.folder))) {
       throw new DataError(`${archiveFile} does not contain ${archive.folder}/`);
     }
-    await fs.rename(path.join(staging, archive.folder), folder);
+    await fs.rename(path.join(staging, archive.folder), folder).catch((err: unknown) => {
+      // Another run finished extracting first: its complete folder is as good as ours.
+      if (!existsSync(folder)) throw err;
+    });
   } finally {
     await fs.rm(staging, { recursive: true, force: true });
   }

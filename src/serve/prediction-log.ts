@@ -6,7 +6,6 @@ import { createWriteStream, existsSync, mkdirSync, openSync, renameSync, rmSync,
 import * as path from 'node:path';
 
 export const PREDICTION_LOG_FILE = 'predictions.jsonl';
-export const PREDICTION_LOG_SCHEMA_VERSION = 1;
 
 export interface PredictionRecord {
   timestamp: string;

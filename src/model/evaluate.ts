@@ -75,8 +75,8 @@ export function buildReferenceProfile(set: ImageSet, predictions: Predictions, c
   const keptPixels = new Uint8Array(kept.length * PIXELS_PER_IMAGE);
   kept.forEach((index, i) => keptPixels.set(set.pixels.subarray(index * PIXELS_PER_IMAGE, (index + 1) * PIXELS_PER_IMAGE), i * PIXELS_PER_IMAGE));
   const stats = batchImageStats(keptPixels, kept.length);
-  const signals: ReferenceProfile['signals'] = { confidence: kept.map((index) => predictions.confidences[index]) };
-  for (const signal of IMAGE_SIGNALS) signals[signal] = stats[signal];
+  const signals: ReferenceProfile['signals'] = { confidence: kept.map((index) => compact(predictions.confidences[index])) };
+  for (const signal of IMAGE_SIGNALS) signals[signal] = stats[signal].map(compact);
 
   return {
     samples: set.count,
@@ -88,6 +88,11 @@ export function buildReferenceProfile(set: ImageSet, predictions: Predictions, c
     pixel_stats: channelStats(set),
     signals,
   };
+}
+
+/** 6 significant digits: far finer than any histogram or KS test needs, and halves metadata.json. */
+function compact(value: number): number {
+  return Number(value.toPrecision(6));
 }
 
 /** n indices spread evenly over 0..count-1 (all of them when count <= n). */

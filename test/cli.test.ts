@@ -57,7 +57,7 @@ describe('mldeploy train --help', () => {
       ['--batch-size <n>', '64'],
       ['--lr <rate>', '0.001'],
       ['--seed <n>', '42'],
-      ['--val-split <fraction>', '0.1'],
+      ['--val-split <fraction>', '0'],
       ['--models-dir <dir>', '"saved_models"'],
       ['--plots-dir <dir>', '"plots"'],
       ['--backend <engine>', '"auto"'],
@@ -116,8 +116,9 @@ describe('mldeploy train end to end', () => {
 
     // Not a TTY here: plain lines, one per epoch, then the evaluation and where things went.
     expect(first.stdout).toMatch(/^engine: wasm \[/);
-    expect(first.stdout).toContain('180 train, 20 validation, 40 test images');
-    expect(first.stdout.match(/^epoch 1\/1: loss \d+\.\d{4}, accuracy .*val_accuracy .* img\/s/gm)).toHaveLength(1);
+    // Default --val-split 0: every limited image trains; the per-epoch figures are the test set's.
+    expect(first.stdout).toContain('200 train, 40 test images (test figures reported per epoch');
+    expect(first.stdout.match(/^epoch 1\/1: loss \d+\.\d{4}, accuracy .*, test_loss \d+\.\d{4}, test_accuracy .* img\/s/gm)).toHaveLength(1);
     expect(first.stdout).toMatch(/^test accuracy: \d+\.\d\d%$/m);
     expect(first.stdout).toMatch(/^per-class accuracy:\n {2}airplane /m);
     expect(first.stdout).toMatch(/^confusion matrix \(rows: true class, columns: predicted\):$/m);
@@ -138,6 +139,10 @@ describe('mldeploy train end to end', () => {
       digest: m.dataset.digest,
     });
     expect(metrics(b)).toEqual(metrics(a));
+    expect(a.training.config.validation).toBe('test set (reporting only)');
+    expect([a.dataset.train_count, a.dataset.val_count]).toEqual([200, 0]);
+    // The last epoch's test figure is the final test accuracy (same model, same images).
+    expect(a.training.history[0].val_accuracy).toBeCloseTo(a.test_accuracy, 10);
     // Same epoch-line text too (timings aside).
     const epochLine = (s: string) => /^epoch 1\/1: (.*), \d+ img\/s/m.exec(s)![1];
     expect(epochLine(second.stdout)).toBe(epochLine(first.stdout));

@@ -60,7 +60,7 @@ describe('runTraining outputs', () => {
       engine: { backend: 'wasm', tfjs_backend: 'wasm' },
     });
     expect(metadata.dataset.digest).toMatch(/^sha256:/);
-    expect(metadata.training.config).toMatchObject({ epochs: 2, batch_size: 32, learning_rate: 0.001, seed: 3, limit: 150, val_split: 0.2 });
+    expect(metadata.training.config).toMatchObject({ epochs: 2, batch_size: 32, learning_rate: 0.001, seed: 3, limit: 150, val_split: 0.2, validation: 'held-out training images' });
     expect(metadata.training.history).toHaveLength(2);
     expect(metadata.training.history[1].val_accuracy).not.toBeNull();
     expect(metadata.training.duration_s).toBeGreaterThan(0);

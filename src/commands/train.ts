@@ -5,7 +5,7 @@ import type { DataProgress } from '../data/types';
 import { UsageError } from '../errors';
 import { BACKEND_CHOICES, describeEngine, parseBackendChoice, type BackendChoice } from '../model/engine';
 import type { Evaluation } from '../model/evaluate';
-import { runTraining, type TrainRunEvent } from '../model/train-run';
+import { runTraining, validationLabel, type TrainRunEvent } from '../model/train-run';
 import type { BatchProgress, EpochRecord } from '../model/trainer';
 
 interface TrainCliOptions {
@@ -75,7 +75,12 @@ export function registerTrain(program: Command): void {
     .option('--lr <rate>', 'Adam learning rate', positiveNumber('--lr'), 0.001)
     .option('--seed <n>', 'seed for initialisation, shuffling and dropout (same seed + engine = same metrics)', integer('--seed', 0), 42)
     .option('--limit <n>', 'train on the first N training images only (quick runs); default: all', integer('--limit', 1))
-    .option('--val-split <fraction>', 'fraction of the training images held out for validation', fraction('--val-split'), 0.1)
+    .option(
+      '--val-split <fraction>',
+      'fraction of the training images held out for per-epoch validation; 0: train on all and report the test set per epoch',
+      fraction('--val-split'),
+      0,
+    )
     .option('--models-dir <dir>', 'where model versions are saved', 'saved_models')
     .option('--plots-dir <dir>', 'where training_progress.png is written', 'plots')
     .addOption(
@@ -118,6 +123,7 @@ export function registerTrain(program: Command): void {
 class TrainingView {
   private bar: cliProgress.SingleBar | undefined;
   private barPhase = '';
+  private validationName = 'validation';
   private readonly tty: boolean;
 
   constructor(
@@ -142,9 +148,12 @@ class TrainingView {
       case 'data': {
         this.finish();
         const { dataset } = event;
+        this.validationName = validationLabel(event.validation);
+        const validation = event.validation === 'held-out' ? `${event.validationCount} validation, ` : '';
         this.print(
           `data: ${dataset.source} (${dataset.format}, ${dataset.classNames.length} classes): ` +
-            `${event.trainCount} train, ${event.validationCount} validation, ${dataset.test.count} test images`,
+            `${event.trainCount} train, ${validation}${dataset.test.count} test images` +
+            (event.validation === 'test' ? ' (test figures reported per epoch; --val-split holds out validation images instead)' : ''),
         );
         break;
       }
@@ -153,7 +162,7 @@ class TrainingView {
         break;
       case 'epoch':
         this.finish();
-        this.print(formatEpoch(event.record, this.epochs));
+        this.print(formatEpoch(event.record, this.epochs, this.validationName));
         break;
       case 'stage':
         this.print(event.stage === 'evaluating' ? 'evaluating on the test set...' : 'saving...');
@@ -222,9 +231,12 @@ class TrainingView {
   }
 }
 
-function formatEpoch(r: EpochRecord, epochs: number): string {
+function formatEpoch(r: EpochRecord, epochs: number, validationName: string): string {
+  const name = validationName === 'test' ? 'test' : 'val';
   const validation =
-    r.val_loss === null || r.val_accuracy === null ? '' : `, val_loss ${r.val_loss.toFixed(4)}, val_accuracy ${(r.val_accuracy * 100).toFixed(2)}%`;
+    r.val_loss === null || r.val_accuracy === null
+      ? ''
+      : `, ${name}_loss ${r.val_loss.toFixed(4)}, ${name}_accuracy ${(r.val_accuracy * 100).toFixed(2)}%`;
   return (
     `epoch ${r.epoch}/${epochs}: loss ${r.loss.toFixed(4)}, accuracy ${(r.accuracy * 100).toFixed(2)}%${validation}, ` +
     `${Math.round(r.img_per_s)} img/s, ${r.seconds.toFixed(1)} s`

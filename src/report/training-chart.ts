@@ -6,7 +6,8 @@ import { writeChartGrid } from './chart-png';
 const TRAIN_COLOUR = '#1f77b4';
 const VALIDATION_COLOUR = '#ff7f0e';
 
-export async function writeTrainingChart(file: string, history: EpochRecord[], title: string): Promise<void> {
+/** `validationLabel` names the second series ("validation", or "test" when the test set is reported per epoch). */
+export async function writeTrainingChart(file: string, history: EpochRecord[], title: string, validationLabel: string): Promise<void> {
   const epochs = history.map((r) => String(r.epoch));
   const hasValidation = history.some((r) => r.val_loss !== null);
   const panel = (metric: string, train: number[], validation: (number | null)[], percent: boolean): ChartConfiguration => ({
@@ -15,7 +16,7 @@ export async function writeTrainingChart(file: string, history: EpochRecord[], t
       labels: epochs,
       datasets: [
         series(`training ${metric}`, train, TRAIN_COLOUR),
-        ...(hasValidation ? [series(`validation ${metric}`, validation, VALIDATION_COLOUR)] : []),
+        ...(hasValidation ? [series(`${validationLabel} ${metric}`, validation, VALIDATION_COLOUR)] : []),
       ],
     },
     options: {

@@ -53,7 +53,7 @@ function chooseModel() {
   const modelsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mldeploy-bench-drift-'));
   temporary.push(modelsDir);
   log(`no saved_models/latest: creating an untrained SimpleCNN fixture in ${modelsDir}`);
-  execFileSync(process.execPath, ['-r', './test/helpers/serve-ts-register.js', 'test/helpers/serve-make-fixture.ts', modelsDir], {
+  execFileSync(process.execPath, ['-r', './scripts/ts-register.js', 'test/helpers/serve-make-fixture.ts', modelsDir], {
     cwd: root,
     stdio: ['ignore', 'ignore', 'inherit'],
   });

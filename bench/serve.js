@@ -54,7 +54,7 @@ function chooseModel() {
   log(`no saved_models/latest: creating an untrained SimpleCNN fixture in ${modelsDir}`);
   execFileSync(
     process.execPath,
-    ['-r', './test/helpers/serve-ts-register.js', 'test/helpers/serve-make-fixture.ts', modelsDir],
+    ['-r', './scripts/ts-register.js', 'test/helpers/serve-make-fixture.ts', modelsDir],
     { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] },
   );
   return modelsDir;

@@ -3,11 +3,13 @@
  * same seed, engine and worker count give the same history.
  */
 import * as tf from '@tensorflow/tfjs';
+import { availableParallelism } from 'node:os';
 import type { ImageSet } from '../data/types';
 import { UsageError } from '../errors';
 import { CHANNELS, IMAGE_SIZE, PIXELS_PER_IMAGE, normalizePixels } from '../preprocess';
 import { buildModel, type ArchitectureName } from './architectures';
-import { initEngine, type BackendChoice } from './engine';
+import { initEngine, type BackendChoice, type EngineName } from './engine';
+import { GradientWorkerPool, type ShardTask } from './gradient-workers';
 
 export interface EpochRecord {
   epoch: number;
@@ -61,12 +63,48 @@ export interface TrainResult {
 const PROBABILITY_EPSILON = 1e-7;
 const EVAL_BATCH_SIZE = 256;
 
+/**
+ * Default data-parallel width: tfjs-node already runs each op on all cores; the wasm and cpu
+ * backends run one thread, so one worker per core (capped: each adds a model replica and a
+ * weight broadcast per step).
+ */
+export function defaultWorkers(engine: EngineName): number {
+  return engine === 'node' ? 1 : Math.max(1, Math.min(availableParallelism(), 4));
+}
+
 export async function trainClassifier(options: TrainOptions): Promise<TrainResult> {
   validateOptions(options);
-  await initEngine(options.backend);
-  const { train, epochs, batchSize, seed } = options;
+  const engine = await initEngine(options.backend);
+  const { batchSize, seed } = options;
   const model = buildModel(options.architecture, options.numClasses, seed);
   const optimizer = tf.train.adam(options.learningRate);
+  const workers = Math.min(options.workers ?? defaultWorkers(engine.backend), batchSize);
+  const pool =
+    workers > 1
+      ? new GradientWorkerPool(workers - 1, {
+          architecture: options.architecture,
+          numClasses: options.numClasses,
+          seed,
+          backend: engine.backend,
+          weightSizes: model.trainableWeights.map((w) => w.shape.reduce<number>((a, b) => a * (b ?? 1), 1)),
+        })
+      : undefined;
+  try {
+    await pool?.ready();
+    return await trainEpochs(options, model, optimizer, pool);
+  } finally {
+    optimizer.dispose();
+    await pool?.close();
+  }
+}
+
+async function trainEpochs(
+  options: TrainOptions,
+  model: tf.LayersModel,
+  optimizer: tf.Optimizer,
+  pool: GradientWorkerPool | undefined,
+): Promise<TrainResult> {
+  const { train, epochs, batchSize, seed } = options;
   const batches = Math.ceil(train.count / batchSize);
   const history: EpochRecord[] = [];
   const started = performance.now();
@@ -81,7 +119,7 @@ export async function trainClassifier(options: TrainOptions): Promise<TrainResul
     for (let batch = 0; batch < batches; batch++) {
       const indices = order.subarray(batch * batchSize, Math.min((batch + 1) * batchSize, train.count));
       const step = (epoch - 1) * batches + batch;
-      const result = trainStep(model, optimizer, gatherBatch(train, indices), dropoutStream(seed, step));
+      const result = await trainStep(model, optimizer, gatherBatch(train, indices), dropoutStream(seed, step), pool);
       lossSum += result.lossSum;
       correct += result.correct;
       seen += indices.length;
@@ -111,13 +149,12 @@ export async function trainClassifier(options: TrainOptions): Promise<TrainResul
     history.push(record);
     options.onEpoch?.(record);
   }
-  optimizer.dispose();
   return {
     model,
     history,
     durationS: (performance.now() - started) / 1000,
     imgPerS: (train.count * epochs) / trainSeconds,
-    workers: 1,
+    workers: (pool?.size ?? 0) + 1,
   };
 }
 
@@ -159,18 +196,63 @@ export interface StepResult {
   correct: number;
 }
 
-function trainStep(model: tf.LayersModel, optimizer: tf.Optimizer, batch: Batch, dropout: Rng): StepResult {
+async function trainStep(
+  model: tf.LayersModel,
+  optimizer: tf.Optimizer,
+  batch: Batch,
+  dropout: Rng,
+  pool: GradientWorkerPool | undefined,
+): Promise<StepResult> {
   const masks = dropoutMasks(model, batch.count, dropout);
-  const { grads, lossSum, correct } = batchGradients(model, batch, masks);
-  // Gradients of the summed loss -> mean over the batch, as Keras does.
-  const scaled: tf.NamedTensorMap = {};
-  tf.tidy(() => {
-    for (const [name, g] of Object.entries(grads)) scaled[name] = tf.keep(tf.div(g, batch.count));
+  const shards = splitBatch(batch, masks, (pool?.size ?? 0) + 1);
+  const variables = trainableVariables(model);
+  let remote: Awaited<ReturnType<GradientWorkerPool['computeShards']>> = [];
+  let pending: Promise<typeof remote> | undefined;
+  if (pool && shards.length > 1) {
+    variables.forEach((v, i) => pool.weightViews[i].set(v.dataSync() as Float32Array));
+    pending = pool.computeShards(shards.slice(1));
+  }
+  // The main thread computes the first shard while the workers compute theirs.
+  const local = batchGradients(model, shards[0], shards[0].masks);
+  if (pending) remote = await pending;
+  let { lossSum, correct } = local;
+  for (const shard of remote) {
+    lossSum += shard.result.lossSum;
+    correct += shard.result.correct;
+  }
+  // Gradients of the summed loss, added over shards in a fixed order -> mean over the batch, as Keras does.
+  const scaled: tf.NamedTensorMap = tf.tidy(() => {
+    const out: tf.NamedTensorMap = {};
+    variables.forEach((v, i) => {
+      let sum = local.grads[v.name];
+      for (const shard of remote) sum = tf.add(sum, tf.tensor(shard.gradients[i], v.shape));
+      out[v.name] = tf.div(sum, batch.count);
+    });
+    return out;
   });
-  tf.dispose(grads);
+  tf.dispose(local.grads);
   optimizer.applyGradients(scaled);
   tf.dispose(scaled);
   return { lossSum, correct };
+}
+
+/** Splits a batch (and its per-image dropout mask rows) into up to `parts` contiguous shards. */
+function splitBatch(batch: Batch, masks: Float32Array[], parts: number): ShardTask[] {
+  const size = Math.ceil(batch.count / parts);
+  const shards: ShardTask[] = [];
+  for (let start = 0; start < batch.count; start += size) {
+    const end = Math.min(start + size, batch.count);
+    shards.push({
+      pixels: batch.pixels.slice(start * PIXELS_PER_IMAGE, end * PIXELS_PER_IMAGE),
+      labels: batch.labels.slice(start, end),
+      count: end - start,
+      masks: masks.map((mask) => {
+        const perImage = mask.length / batch.count;
+        return mask.slice(start * perImage, end * perImage);
+      }),
+    });
+  }
+  return shards;
 }
 
 /**

@@ -1,4 +1,4 @@
-// `node -r test/helpers/serve-ts-register.js test/helpers/serve-make-fixture.ts <models-dir> [seed]`
+// `node -r scripts/ts-register.js test/helpers/serve-make-fixture.ts <models-dir> [seed]`
 // prints the created version dir (used by bench/serve.js and by hand).
 import { createModelFixture } from './model-fixture';
 

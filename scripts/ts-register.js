@@ -1,5 +1,6 @@
-// Lets child processes spawned by the serve tests run the TypeScript sources directly
-// (`node -r test/helpers/serve-ts-register.js ...`): transpile-only, CommonJS, like ts-jest.
+// Lets child processes and worker threads started from the TypeScript sources (tests, benches)
+// run them directly
+// (`node -r scripts/ts-register.js ...`): transpile-only, CommonJS, like ts-jest.
 // Output is cached in the temp dir by content hash, so cluster workers and reruns start fast.
 'use strict';
 const crypto = require('node:crypto');

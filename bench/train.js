@@ -1,0 +1,82 @@
+#!/usr/bin/env node
+'use strict';
+/**
+ * npm run bench:train [-- --backend auto|node|wasm|cpu] [--workers <n>] [--steps 40] [--batch-size 64]
+ *
+ * Trains SimpleCNN (the compiled trainer in dist/, built here if missing) for a fixed number of
+ * steps on synthetic 32x32 images and times the steps after a short warm-up. Figures do not depend
+ * on the data, only on the network and batch size.
+ * The last line printed is: train_img_per_s=<n> peak_rss_mb=<n> backend=<name>
+ */
+const { execFileSync } = require('node:child_process');
+const fs = require('node:fs');
+const path = require('node:path');
+const { parseArgs } = require('node:util');
+
+const root = path.resolve(__dirname, '..');
+const { values: args } = parseArgs({
+  options: {
+    backend: { type: 'string', default: 'auto' },
+    workers: { type: 'string' },
+    steps: { type: 'string', default: '40' },
+    'batch-size': { type: 'string', default: '64' },
+    warmup: { type: 'string', default: '3' },
+  },
+});
+
+if (!fs.existsSync(path.join(root, 'dist', 'model', 'trainer.js'))) {
+  process.stdout.write('building dist/ (npm run build)...\n');
+  execFileSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit' });
+}
+const { trainClassifier } = require(path.join(root, 'dist', 'model', 'trainer.js'));
+const { initEngine, describeEngine } = require(path.join(root, 'dist', 'model', 'engine.js'));
+
+const steps = Number(args.steps);
+const batchSize = Number(args['batch-size']);
+const warmup = Number(args.warmup);
+
+/** Seeded noise images with random labels: the cost of a step does not depend on content. */
+function syntheticSet(count) {
+  let state = 12345;
+  const next = () => (state = (Math.imul(state, 1103515245) + 12345) >>> 0) >>> 24;
+  const pixels = new Uint8Array(count * 3072);
+  for (let i = 0; i < pixels.length; i++) pixels[i] = next();
+  const labels = new Uint8Array(count);
+  for (let i = 0; i < count; i++) labels[i] = next() % 10;
+  return { pixels, labels, count };
+}
+
+async function main() {
+  const engine = await initEngine(args.backend);
+  process.stdout.write(`${describeEngine(engine)}\n`);
+  let timedFrom = 0;
+  let timedImages = 0;
+  const result = await trainClassifier({
+    architecture: 'simple_cnn',
+    numClasses: 10,
+    train: syntheticSet(steps * batchSize),
+    epochs: 1,
+    batchSize,
+    learningRate: 0.001,
+    seed: 1,
+    backend: engine.backend,
+    workers: args.workers === undefined ? undefined : Number(args.workers),
+    onBatch: (p) => {
+      if (p.batch === warmup) timedFrom = performance.now();
+      if (p.batch > warmup) timedImages += batchSize;
+      if (p.batch % 10 === 0) process.stdout.write(`step ${p.batch}/${p.batches}: ${p.imagesPerSecond.toFixed(0)} img/s (running)\n`);
+    },
+  });
+  const seconds = (performance.now() - timedFrom) / 1000;
+  const peakRssMb = process.resourceUsage().maxRSS / 1024;
+  process.stdout.write(`${steps - warmup} timed steps of batch ${batchSize} with ${result.workers} worker(s) in ${seconds.toFixed(2)} s\n`);
+  process.stdout.write(
+    `train_img_per_s=${(timedImages / seconds).toFixed(0)} peak_rss_mb=${peakRssMb.toFixed(0)} backend=${engine.backend}\n`,
+  );
+  result.model.dispose();
+}
+
+main().catch((err) => {
+  process.stderr.write(`bench:train failed: ${err.stack || err}\n`);
+  process.exit(1);
+});

@@ -90,7 +90,9 @@ describe('wasm gradients equal the cpu backend', () => {
         losses.push(loss.dataSync()[0]);
         loss.dispose();
       }
-      tf.dispose([x, y, model, optimizer]);
+      tf.dispose([x, y]);
+      model.dispose();
+      optimizer.dispose();
       return losses;
     };
     const cpu = await lossesOn('cpu');

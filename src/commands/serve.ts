@@ -19,7 +19,7 @@ interface ServeCommandOptions {
 export function registerServe(program: Command): void {
   program
     .command('serve')
-    .description('Serve the trained model over HTTP (workshop JSON, multipart, batch, TF Serving REST, /metrics)')
+    .description('serve the trained model over HTTP (workshop JSON, multipart, batch, TF Serving REST, /metrics)')
     .option('--model <path>', 'model version dir, <models-dir>/latest or a models dir', 'saved_models/latest')
     .addOption(new Option('--port <n>', 'port to listen on (0 = any free port)').env('PORT').default(String(DEFAULT_PORT)))
     .addOption(new Option('--host <address>', 'address to bind (0.0.0.0 for every interface)').env('HOST').default(DEFAULT_HOST))

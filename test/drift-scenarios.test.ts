@@ -1,5 +1,5 @@
 import type { ImageSet } from '../src/data/types';
-import { createRandom, deriveSeed } from '../src/drift/random';
+import { createRandom, deriveSeed } from '../src/util/random';
 import {
   addGaussianNoise,
   applyScenario,

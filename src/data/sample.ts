@@ -1,24 +1,14 @@
 /** Seeded, reproducible selections of images: subsets, samples and train/validation splits. */
 import { PIXELS_PER_IMAGE } from '../preprocess';
+import { createRandom } from '../util/random';
 import type { ImageSet } from './types';
 
-/** mulberry32: small, fast, and the same sequence on every platform. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A Fisher-Yates permutation of 0..count-1 determined by the seed. */
 export function shuffledOrder(count: number, seed: number): Uint32Array {
   const order = new Uint32Array(count);
   for (let i = 0; i < count; i++) order[i] = i;
-  const random = seededRandom(seed);
+  const random = createRandom(seed).next;
   for (let i = count - 1; i > 0; i--) {
     const j = Math.floor(random() * (i + 1));
     const swap = order[i];

@@ -11,7 +11,7 @@ import { createCanvas, ImageData } from '@napi-rs/canvas';
 import type { ImageSet } from '../data/types';
 import { UsageError } from '../errors';
 import { IMAGE_SIZE, PIXELS_PER_IMAGE, decodeImageToRgb32 } from '../preprocess';
-import { createRandom, deriveSeed, type Random } from './random';
+import { createRandom, deriveSeed, type Random } from '../util/random';
 
 /** Noise standard deviations in pixel levels, as the workshop defines them. */
 export const NOISE_SIGMA = { noisy: 0.2 * 255, very_noisy: 0.5 * 255 } as const;

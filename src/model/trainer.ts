@@ -4,8 +4,10 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { availableParallelism } from 'node:os';
+import { shuffledOrder } from '../data/sample';
 import type { ImageSet } from '../data/types';
 import { UsageError } from '../errors';
+import { createRandom } from '../util/random';
 import { CHANNELS, IMAGE_SIZE, PIXELS_PER_IMAGE, normalizePixels } from '../preprocess';
 import { buildModel, type ArchitectureName } from './architectures';
 import { initEngine, type BackendChoice, type EngineName } from './engine';
@@ -112,7 +114,7 @@ async function trainEpochs(
 
   for (let epoch = 1; epoch <= epochs; epoch++) {
     const epochStart = performance.now();
-    const order = shuffledIndices(train.count, mixSeed(seed, epoch));
+    const order = shuffledOrder(train.count, mixSeed(seed, epoch));
     let lossSum = 0;
     let correct = 0;
     let seen = 0;
@@ -344,18 +346,6 @@ export function evaluate(model: tf.LayersModel, set: ImageSet): { loss: number; 
 
 export type Rng = () => number;
 
-/** mulberry32: small, fast, and the same sequence on every platform. */
-export function seededRng(seed: number): Rng {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Combines a run seed with a counter into an independent stream seed. */
 export function mixSeed(seed: number, counter: number): number {
   let h = Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(counter + 1, 0xc2b2ae35);
@@ -365,18 +355,5 @@ export function mixSeed(seed: number, counter: number): number {
 }
 
 function dropoutStream(seed: number, step: number): Rng {
-  return seededRng(mixSeed(seed ^ 0x5bd1e995, step));
-}
-
-export function shuffledIndices(count: number, seed: number): Uint32Array {
-  const order = new Uint32Array(count);
-  for (let i = 0; i < count; i++) order[i] = i;
-  const rng = seededRng(seed);
-  for (let i = count - 1; i > 0; i--) {
-    const j = Math.floor(rng() * (i + 1));
-    const t = order[i];
-    order[i] = order[j];
-    order[j] = t;
-  }
-  return order;
+  return createRandom(mixSeed(seed ^ 0x5bd1e995, step)).next;
 }

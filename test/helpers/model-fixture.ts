@@ -9,6 +9,7 @@ import { saveModelVersion, MetadataDraft } from '../../src/model/artifacts';
 import { currentEngine, initEngine } from '../../src/model/engine';
 import { INPUT_SHAPE, PIXELS_PER_IMAGE, PREPROCESSING, toInputTensor } from '../../src/preprocess';
 import { batchImageStats } from '../../src/preprocess/image-stats';
+import { createRandom } from '../../src/util/random';
 
 export const CIFAR10_CLASSES = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'];
 
@@ -70,7 +71,7 @@ export async function createModelFixture(modelsDir: string, options: ModelFixtur
 
 /** Smooth colour gradients plus seeded noise: varied, CIFAR-like statistics, fully repeatable. */
 export function syntheticImages(count: number, seed: number): Uint8Array {
-  const random = mulberry32(seed);
+  const random = createRandom(seed).next;
   const pixels = new Uint8Array(count * PIXELS_PER_IMAGE);
   for (let i = 0; i < count; i++) {
     const base = [random() * 200, random() * 200, random() * 200];
@@ -89,15 +90,4 @@ export function syntheticImages(count: number, seed: number): Uint8Array {
 
 function mean(values: number[]): number {
   return values.reduce((a, b) => a + b, 0) / values.length;
-}
-
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }

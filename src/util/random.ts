@@ -1,6 +1,6 @@
 /**
- * Seeded randomness for drift scenarios: the same --seed gives the same noisy images on
- * every machine. mulberry32 is a 32-bit generator with a full 2^32 period — plenty for
+ * Seeded randomness for shuffling, dropout, sampling and drift scenarios: the same seed gives
+ * the same numbers on every machine. mulberry32 is a 32-bit generator with a full 2^32 period — plenty for
  * image noise — and fits in a few lines, so no dependency is worth adding for it.
  */
 

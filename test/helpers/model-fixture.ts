@@ -1,20 +1,19 @@
 /**
  * A saved SimpleCNN version for tests: untrained (seeded) weights, a complete metadata.json
- * whose reference profile is computed from synthetic images run through the same model,
- * so a server built on it reports self-consistent numbers.
+ * whose reference profile is computed, as train computes it, from synthetic images run
+ * through the same model, so a server built on it reports self-consistent numbers.
  */
 import * as tf from '@tensorflow/tfjs';
 import { buildModel, MODEL_TYPE } from '../../src/model/architectures';
 import { saveModelVersion, MetadataDraft } from '../../src/model/artifacts';
 import { currentEngine, initEngine } from '../../src/model/engine';
-import { INPUT_SHAPE, PIXELS_PER_IMAGE, PREPROCESSING, toInputTensor } from '../../src/preprocess';
-import { batchImageStats } from '../../src/preprocess/image-stats';
+import { buildReferenceProfile, predictSet } from '../../src/model/evaluate';
+import { INPUT_SHAPE, PIXELS_PER_IMAGE, PREPROCESSING } from '../../src/preprocess';
 import { createRandom } from '../../src/util/random';
 
 export const CIFAR10_CLASSES = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'];
 
 const REFERENCE_SAMPLES = 64;
-const CONFIDENCE_BINS = 10;
 
 export interface ModelFixtureOptions {
   seed?: number;
@@ -25,18 +24,8 @@ export async function createModelFixture(modelsDir: string, options: ModelFixtur
   const seed = options.seed ?? 42;
   if (!currentEngine()) await initEngine('auto');
   const model = buildModel('simple_cnn', CIFAR10_CLASSES.length, seed);
-  const pixels = syntheticImages(REFERENCE_SAMPLES, seed);
-  const probabilities = tf.tidy(() => model.predict(toInputTensor(pixels, REFERENCE_SAMPLES)) as tf.Tensor2D);
-  const rows = (await probabilities.array()) as number[][];
-  probabilities.dispose();
-  const confidences = rows.map((row) => Math.max(...row));
-  const predicted = rows.map((row) => row.indexOf(Math.max(...row)));
-
-  const classCounts = Object.fromEntries(CIFAR10_CLASSES.map((name) => [name, 0]));
-  for (const index of predicted) classCounts[CIFAR10_CLASSES[index]] += 1;
-  const histogramCounts = new Array<number>(CONFIDENCE_BINS).fill(0);
-  for (const c of confidences) histogramCounts[Math.min(CONFIDENCE_BINS - 1, Math.floor(c * CONFIDENCE_BINS))] += 1;
-  const stats = batchImageStats(pixels, REFERENCE_SAMPLES);
+  const images = { pixels: syntheticImages(REFERENCE_SAMPLES, seed), labels: new Uint8Array(REFERENCE_SAMPLES), count: REFERENCE_SAMPLES };
+  const reference = buildReferenceProfile(images, await predictSet(model, images), CIFAR10_CLASSES);
 
   const draft: MetadataDraft = {
     model_type: MODEL_TYPE.simple_cnn,
@@ -50,19 +39,7 @@ export async function createModelFixture(modelsDir: string, options: ModelFixtur
     training: { config: { architecture: 'simple_cnn', epochs: 0, seed }, history: [], duration_s: 0, img_per_s: 0 },
     dataset: { source: 'test-fixture', format: 'synthetic', digest: `seed-${seed}`, train_count: 0, val_count: 0, test_count: REFERENCE_SAMPLES },
     engine: { backend: currentEngine()!.backend, tfjs_backend: tf.getBackend(), versions: { 'tfjs-core': tf.version_core } },
-    reference: {
-      samples: REFERENCE_SAMPLES,
-      confidence_histogram: {
-        bin_edges: Array.from({ length: CONFIDENCE_BINS + 1 }, (_, i) => i / CONFIDENCE_BINS),
-        counts: histogramCounts,
-      },
-      predicted_class_counts: classCounts,
-      pixel_stats: {
-        channel_mean: [mean(stats.mean_r) / 255, mean(stats.mean_g) / 255, mean(stats.mean_b) / 255],
-        channel_std: [mean(stats.std_r) / 255, mean(stats.std_g) / 255, mean(stats.std_b) / 255],
-      },
-      signals: { confidence: confidences, ...stats },
-    },
+    reference,
   };
   const saved = await saveModelVersion(model, draft, modelsDir);
   model.dispose();
@@ -86,8 +63,4 @@ export function syntheticImages(count: number, seed: number): Uint8Array {
     }
   }
   return pixels;
-}
-
-function mean(values: number[]): number {
-  return values.reduce((a, b) => a + b, 0) / values.length;
 }

@@ -20,7 +20,7 @@ interface ServeProcess {
 }
 
 function runServe(args: string[]): { child: ChildProcess; stdout: () => string; stderr: () => string; exited: Promise<number | null> } {
-  const child = spawn(process.execPath, ['-r', './scripts/ts-register.js', 'test/helpers/serve-cli.ts', 'serve', ...args], {
+  const child = spawn(process.execPath, ['-r', './scripts/ts-register.js', 'test/helpers/mldeploy-from-sources.ts', 'serve', ...args], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
   });

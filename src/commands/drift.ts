@@ -14,6 +14,7 @@ import {
 import { RULE_METRIC_DESCRIPTIONS, RULE_OPS, describeFailure } from '../drift/rules';
 import { SCENARIOS } from '../drift/scenarios';
 import { formatNumber, formatPercent } from '../report/drift-text';
+import { integer } from './option-parsers';
 
 interface DriftCliOptions {
   url?: string;
@@ -33,13 +34,6 @@ interface DriftCliOptions {
   reference: 'baseline' | 'model';
   failOn?: string[];
   apiKey?: string;
-}
-
-function integer(min: number) {
-  return (value: string): number => {
-    if (!/^-?\d+$/.test(value.trim()) || Number(value) < min) throw new InvalidArgumentError(`expected an integer >= ${min}.`);
-    return Number(value);
-  };
 }
 
 function collectScenario(value: string, previous: CustomScenarioSpec[] = []): CustomScenarioSpec[] {
@@ -103,13 +97,13 @@ export function registerDrift(program: Command): void {
     .description('replay drift scenarios against the prediction API, measure drift (PSI, KS, chi-square), report, and gate CI')
     .option('--url <url>', 'a running server, e.g. http://127.0.0.1:8000 (or use --model)')
     .option('--model <path>', 'serve this model in-process for the run instead (version dir, models dir or .../latest)')
-    .option('--samples <n>', 'images per scenario', integer(1), DEFAULT_SAMPLES)
+    .option('--samples <n>', 'images per scenario', integer('--samples', 1), DEFAULT_SAMPLES)
     .option('--scenarios <list>', 'comma-separated built-in scenarios', DEFAULT_SCENARIOS.join(','))
     .option('--scenario <name=source>', 'add a scenario from your own images: a class folder or .tar.gz (repeatable)', collectScenario)
-    .option('--concurrency <n>', 'requests in flight', integer(1), DEFAULT_CONCURRENCY)
-    .option('--timeout-ms <ms>', 'per-request timeout', integer(1), DEFAULT_TIMEOUT_MS)
-    .option('--retries <n>', 'retries (with backoff) on connection errors, timeouts and 5xx', integer(0), DEFAULT_RETRIES)
-    .option('--seed <n>', 'seed for sampling and scenario noise', integer(0), DEFAULT_SEED)
+    .option('--concurrency <n>', 'requests in flight', integer('--concurrency', 1), DEFAULT_CONCURRENCY)
+    .option('--timeout-ms <ms>', 'per-request timeout', integer('--timeout-ms', 1), DEFAULT_TIMEOUT_MS)
+    .option('--retries <n>', 'retries (with backoff) on connection errors, timeouts and 5xx', integer('--retries', 0), DEFAULT_RETRIES)
+    .option('--seed <n>', 'seed for sampling and scenario noise', integer('--seed', 0), DEFAULT_SEED)
     .addOption(new Option('--data <source>', 'CIFAR-10 source: official .tar.gz, its folder, a class-folder dataset, or URL').env('MLDEPLOY_CIFAR10'))
     .addOption(new Option('--cifar100 <source>', 'CIFAR-100 source: official .tar.gz, its folder, or a folder/.tar.gz of images').env('MLDEPLOY_CIFAR100'))
     .option('--data-dir <dir>', 'download/cache directory for datasets', 'data')

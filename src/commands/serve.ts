@@ -1,8 +1,8 @@
 import * as os from 'node:os';
 import { Command, Option } from 'commander';
-import { UsageError } from '../errors';
 import { BACKEND_CHOICES, BackendChoice, parseBackendChoice } from '../model/engine';
 import { DEFAULT_HOST, DEFAULT_LOG_DIR, DEFAULT_MODEL_NAME, DEFAULT_PORT, runServe } from '../serve';
+import { integer } from './option-parsers';
 
 interface ServeCommandOptions {
   model: string;
@@ -33,9 +33,9 @@ export function registerServe(program: Command): void {
       await runServe(
         {
           modelPath: options.model,
-          port: parseInteger(options.port, '--port', 0, 65535),
+          port: integer('--port', 0, 65535)(options.port),
           host: options.host,
-          workers: parseInteger(options.workers, '--workers', 1, 64),
+          workers: integer('--workers', 1, 64)(options.workers),
           logDir: options.logDir,
           apiKey: options.apiKey || undefined,
           cors: options.cors,
@@ -54,10 +54,4 @@ export function registerServe(program: Command): void {
         },
       );
     });
-}
-
-function parseInteger(value: string, flag: string, min: number, max: number): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`${flag} must be an integer from ${min} to ${max}, got "${value}"`);
-  return n;
 }

@@ -2,11 +2,11 @@ import { Command, Option } from 'commander';
 import * as cliProgress from 'cli-progress';
 import { CIFAR10_ENV } from '../data/cifar10';
 import type { DataProgress } from '../data/types';
-import { UsageError } from '../errors';
 import { BACKEND_CHOICES, describeEngine, parseBackendChoice, type BackendChoice } from '../model/engine';
 import type { Evaluation } from '../model/evaluate';
 import { runTraining, validationLabel, type TrainRunEvent } from '../model/train-run';
 import type { BatchProgress, EpochRecord } from '../model/trainer';
+import { fraction, integer, positiveNumber } from './option-parsers';
 
 interface TrainCliOptions {
   data?: string;
@@ -21,32 +21,6 @@ interface TrainCliOptions {
   plotsDir: string;
   backend: BackendChoice;
   workers?: number;
-}
-
-/** Option parsers throw UsageError, which the CLI prints as one line and exits 2. */
-function integer(option: string, min: number) {
-  return (value: string): number => {
-    if (!/^\d+$/.test(value.trim()) || Number(value) < min) throw new UsageError(`${option} must be an integer >= ${min}, got "${value}"`);
-    return Number(value);
-  };
-}
-
-function positiveNumber(option: string) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (value.trim() === '' || !Number.isFinite(n) || n <= 0) throw new UsageError(`${option} must be a number > 0, got "${value}"`);
-    return n;
-  };
-}
-
-function fraction(option: string) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (value.trim() === '' || !Number.isFinite(n) || n < 0 || n >= 1) {
-      throw new UsageError(`${option} must be a number >= 0 and < 1, got "${value}"`);
-    }
-    return n;
-  };
 }
 
 const HELP_AFTER = `

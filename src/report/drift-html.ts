@@ -4,7 +4,7 @@
  */
 import type { DriftResult, ScenarioResult } from '../drift/result';
 import { describeFailure } from '../drift/rules';
-import { formatNumber, formatPercent, formatPValue, referenceDescription, verdictLine } from './drift-text';
+import { formatNumber, formatPValue, performanceCells, PERFORMANCE_COLUMNS, referenceDescription, verdictLine } from './drift-text';
 
 function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
@@ -21,26 +21,10 @@ function verdictBadge(scenario: ScenarioResult): string {
 }
 
 function performanceTable(result: DriftResult): string {
-  const header = ['scenario', 'images', 'accuracy', 'confidence', 'success', 'failed', 'p50 ms', 'p95 ms', 'p99 ms', 'req/s', 'PSI max'];
   const body = result.scenarios
-    .map((s) => {
-      const cells = [
-        s.name,
-        String(s.samples),
-        formatPercent(s.accuracy),
-        formatNumber(s.mean_confidence),
-        formatPercent(s.success_rate),
-        String(s.requests.failed),
-        formatNumber(s.latency_ms.p50, 1),
-        formatNumber(s.latency_ms.p95, 1),
-        formatNumber(s.latency_ms.p99, 1),
-        s.throughput_rps.toFixed(0),
-        s.drift ? formatNumber(s.drift.psi_max) : '-',
-      ];
-      return row(cells).replace('</tr>', `<td>${verdictBadge(s)}</td></tr>`);
-    })
+    .map((s) => row(performanceCells(s)).replace('</tr>', `<td>${verdictBadge(s)}</td></tr>`))
     .join('\n');
-  return `<table>\n${row([...header, 'verdict'], true)}\n${body}\n</table>`;
+  return `<table>\n${row([...PERFORMANCE_COLUMNS, 'verdict'], true)}\n${body}\n</table>`;
 }
 
 function driftTable(result: DriftResult): string {

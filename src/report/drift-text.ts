@@ -9,6 +9,25 @@ export function formatPercent(value: number | null, digits = 1): string {
   return value === null ? 'n/a' : `${(value * 100).toFixed(digits)}%`;
 }
 
+/** The per-scenario performance table, shared by the text and HTML reports. */
+export const PERFORMANCE_COLUMNS = ['scenario', 'images', 'accuracy', 'confidence', 'success', 'failed', 'p50 ms', 'p95 ms', 'p99 ms', 'req/s', 'PSI max'];
+
+export function performanceCells(s: ScenarioResult): string[] {
+  return [
+    s.name,
+    String(s.samples),
+    formatPercent(s.accuracy),
+    formatNumber(s.mean_confidence),
+    formatPercent(s.success_rate),
+    String(s.requests.failed),
+    formatNumber(s.latency_ms.p50, 1),
+    formatNumber(s.latency_ms.p95, 1),
+    formatNumber(s.latency_ms.p99, 1),
+    s.throughput_rps.toFixed(0),
+    s.drift ? formatNumber(s.drift.psi_max) : '-',
+  ];
+}
+
 export function formatNumber(value: number | null, digits = 3): string {
   return value === null ? 'n/a' : value.toFixed(digits);
 }
@@ -75,21 +94,8 @@ export function renderDriftText(result: DriftResult): string {
   out.push('Performance');
   out.push(
     ...table(
-      ['scenario', 'images', 'accuracy', 'confidence', 'success', 'failed', 'p50 ms', 'p95 ms', 'p99 ms', 'req/s', 'PSI max', 'verdict'],
-      result.scenarios.map((s) => [
-        s.name,
-        String(s.samples),
-        formatPercent(s.accuracy),
-        formatNumber(s.mean_confidence),
-        formatPercent(s.success_rate),
-        String(s.requests.failed),
-        formatNumber(s.latency_ms.p50, 1),
-        formatNumber(s.latency_ms.p95, 1),
-        formatNumber(s.latency_ms.p99, 1),
-        s.throughput_rps.toFixed(0),
-        s.drift ? formatNumber(s.drift.psi_max) : '-',
-        s.drift ? s.drift.verdict : 'reference',
-      ]),
+      [...PERFORMANCE_COLUMNS, 'verdict'],
+      result.scenarios.map((s) => [...performanceCells(s), s.drift ? s.drift.verdict : 'reference']),
     ),
   );
   out.push('');

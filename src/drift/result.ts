@@ -3,6 +3,7 @@
  * the txt/html/png reports render it, and anything reading the file back validates it here.
  */
 import { z } from 'zod';
+import { describeInvalid } from '../util/validation';
 
 export const DRIFT_RESULT_SCHEMA_VERSION = 1;
 
@@ -120,9 +121,6 @@ export type DriftResult = z.infer<typeof driftResultSchema>;
 /** Validates a parsed performance_log.json; the message names the first bad field. */
 export function parseDriftResult(value: unknown): DriftResult {
   const parsed = driftResultSchema.safeParse(value);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new Error(`performance_log.json is invalid at "${issue.path.join('.') || '(root)'}": ${issue.message}`);
-  }
+  if (!parsed.success) throw new Error(describeInvalid('performance_log.json', parsed.error));
   return parsed.data;
 }

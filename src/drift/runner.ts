@@ -33,6 +33,7 @@ import {
 import { Rule, SCENARIO_NAME_PATTERN, ScenarioMetrics, evaluateRules, parseRule } from './rules';
 import { SCENARIOS, TRANSFORM_SCENARIO_NAMES, applyScenario, isTransformScenario } from './scenarios';
 import { PSI_BINS, chiSquare, ksTwoSample, psiCategorical, psiContinuous, psiLevel } from './stats';
+import { describeInvalid } from '../util/validation';
 
 export const BASELINE_SCENARIO = 'clean';
 export const CIFAR100_SCENARIO = 'cifar100';
@@ -310,10 +311,7 @@ async function loadSources(plan: ValidatedPlan, options: DriftOptions, progress:
 async function fetchReferenceProfile(client: PredictClient): Promise<ReferenceProfile> {
   const body = await client.getJson('/model-info/reference');
   const parsed = referenceProfileSchema.safeParse(body);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new MldeployError(`the server's reference profile (GET /model-info/reference) is invalid at "${issue.path.join('.')}": ${issue.message}`);
-  }
+  if (!parsed.success) throw new MldeployError(describeInvalid("the server's reference profile (GET /model-info/reference)", parsed.error));
   if (!parsed.data.signals.confidence?.length) {
     throw new MldeployError("the model's reference profile holds no per-image confidences; use --reference baseline");
   }

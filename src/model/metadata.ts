@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { IMAGE_SIGNALS } from '../preprocess/image-stats';
+import { describeInvalid } from '../util/validation';
 
 export const METADATA_SCHEMA_VERSION = 1;
 
@@ -83,9 +84,6 @@ export type ModelMetadata = z.infer<typeof metadataSchema>;
 /** Validates parsed JSON as metadata; the message names the first bad field. */
 export function parseMetadata(value: unknown): ModelMetadata {
   const result = metadataSchema.safeParse(value);
-  if (!result.success) {
-    const issue = result.error.issues[0];
-    throw new Error(`metadata.json is invalid at "${issue.path.join('.') || '(root)'}": ${issue.message}`);
-  }
+  if (!result.success) throw new Error(describeInvalid('metadata.json', result.error));
   return result.data;
 }

@@ -14,13 +14,12 @@
  * else drift's default (the official archive cached in data/).
  * The last line printed is: images_per_s=<n>  (images replayed / wall-clock seconds of the drift run)
  */
-const { spawn, execFileSync } = require('node:child_process');
+const { spawn } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { parseArgs } = require('node:util');
-
-const root = path.resolve(__dirname, '..');
+const { root, log, ensureBuilt, tempDir, removeTempDirs, chooseModel, startServer, stopServer, runBench } = require('./common');
 const { values: args } = parseArgs({
   options: {
     model: { type: 'string' },
@@ -32,62 +31,11 @@ const { values: args } = parseArgs({
   },
 });
 
-function log(message) {
-  process.stdout.write(`${message}\n`);
-}
-
-function ensureBuilt() {
-  if (!fs.existsSync(path.join(root, 'dist', 'cli.js'))) {
-    log('building dist/ (npm run build)...');
-    execFileSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit' });
-  }
-}
-
-/** Temp dirs this run created, removed at the end. */
-const temporary = [];
-
-function chooseModel() {
-  if (args.model) return args.model;
-  const latest = path.join(root, 'saved_models', 'latest');
-  if (fs.existsSync(path.join(latest, 'model.json'))) return latest;
-  const modelsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mldeploy-bench-drift-'));
-  temporary.push(modelsDir);
-  log(`no saved_models/latest: creating an untrained SimpleCNN fixture in ${modelsDir}`);
-  execFileSync(process.execPath, ['-r', './scripts/ts-register.js', 'test/helpers/serve-make-fixture.ts', modelsDir], {
-    cwd: root,
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  return modelsDir;
-}
-
 function chooseData() {
   if (args.data) return args.data;
   if (process.env.MLDEPLOY_CIFAR10) return process.env.MLDEPLOY_CIFAR10;
   const shared = path.resolve(root, '..', 'shared', 'datasets', 'cifar10-jpeg.tar.gz');
   return fs.existsSync(shared) ? shared : undefined;
-}
-
-function startServer(modelPath) {
-  const logDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mldeploy-bench-logs-'));
-  temporary.push(logDir);
-  const cliArgs = ['bin/mldeploy', 'serve', '--model', modelPath, '--port', '0', '--log-dir', logDir];
-  if (args.workers) cliArgs.push('--workers', args.workers);
-  const child = spawn(process.execPath, cliArgs, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
-  return new Promise((resolve, reject) => {
-    let output = '';
-    const onData = (chunk) => {
-      output += chunk;
-      const match = /listening on (http:\/\/\S+)/.exec(output);
-      if (match && output.endsWith('\n')) {
-        child.stdout.off('data', onData);
-        child.stdout.resume();
-        log(output.trim());
-        resolve({ child, url: match[1] });
-      }
-    };
-    child.stdout.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`mldeploy serve exited with code ${code} before it was ready`)));
-  });
 }
 
 /** Runs `mldeploy drift` as its own process; resolves with its exit code and wall-clock seconds. */
@@ -106,11 +54,10 @@ function runDrift(url, data, outDir, samples, scenarios) {
 
 async function main() {
   ensureBuilt();
-  const modelPath = chooseModel();
+  const modelPath = chooseModel(args.model);
   const data = chooseData();
-  const { child, url } = await startServer(modelPath);
-  const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mldeploy-bench-drift-out-'));
-  temporary.push(outDir);
+  const { child, url } = await startServer(modelPath, args.workers);
+  const outDir = tempDir('mldeploy-bench-drift-out-');
   try {
     const warm = await runDrift(url, data, outDir, 16, 'clean');
     if (warm.code !== 0) throw new Error(`warm-up drift run failed (exit ${warm.code}):\n${warm.stderr}`);
@@ -128,13 +75,9 @@ async function main() {
     if (failed > 0) throw new Error(`${failed} requests failed`);
     log(`images_per_s=${Math.round(images / timed.seconds)}`);
   } finally {
-    child.kill('SIGTERM');
-    await new Promise((resolve) => child.once('exit', resolve));
-    for (const dir of temporary) fs.rmSync(dir, { recursive: true, force: true });
+    await stopServer(child);
+    removeTempDirs();
   }
 }
 
-main().catch((err) => {
-  process.stderr.write(`error: ${err.message}\n`);
-  process.exit(1);
-});
+runBench(main);

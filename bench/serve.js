@@ -9,13 +9,11 @@
  * SimpleCNN fixture saved to a temp dir (same architecture, so the same cost per image).
  * The last line printed is: req_per_s=<n> p50_ms=<n> p99_ms=<n>
  */
-const { spawn, execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { parseArgs } = require('node:util');
-
-const root = path.resolve(__dirname, '..');
+const { root, log, ensureBuilt, removeTempDirs, chooseModel, startServer, stopServer, runBench } = require('./common');
 const { values: args } = parseArgs({
   options: {
     model: { type: 'string' },
@@ -25,40 +23,6 @@ const { values: args } = parseArgs({
     warmup: { type: 'string', default: '3' },
   },
 });
-
-function log(message) {
-  process.stdout.write(`${message}\n`);
-}
-
-function ensureBuilt() {
-  if (!fs.existsSync(path.join(root, 'dist', 'cli.js'))) {
-    log('building dist/ (npm run build)...');
-    execFileSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit' });
-  }
-}
-
-/** Temp dirs this run created, removed at the end. */
-const tempDirs = [];
-
-function tempDir(prefix) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-  tempDirs.push(dir);
-  return dir;
-}
-
-function chooseModel() {
-  if (args.model) return args.model;
-  const latest = path.join(root, 'saved_models', 'latest');
-  if (fs.existsSync(path.join(latest, 'model.json'))) return latest;
-  const modelsDir = tempDir('mldeploy-bench-serve-');
-  log(`no saved_models/latest: creating an untrained SimpleCNN fixture in ${modelsDir}`);
-  execFileSync(
-    process.execPath,
-    ['-r', './scripts/ts-register.js', 'test/helpers/serve-make-fixture.ts', modelsDir],
-    { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] },
-  );
-  return modelsDir;
-}
 
 /** 64 distinct 32x32 PNGs (smooth gradients + noise) as /predict JSON bodies. */
 async function requestBodies() {
@@ -76,27 +40,6 @@ async function requestBodies() {
     bodies.push(JSON.stringify({ image_base64: png.toString('base64') }));
   }
   return bodies;
-}
-
-function startServer(modelPath) {
-  const cliArgs = ['bin/mldeploy', 'serve', '--model', modelPath, '--port', '0', '--log-dir', tempDir('mldeploy-bench-logs-')];
-  if (args.workers) cliArgs.push('--workers', args.workers);
-  const child = spawn(process.execPath, cliArgs, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
-  return new Promise((resolve, reject) => {
-    let output = '';
-    const onData = (chunk) => {
-      output += chunk;
-      const match = /listening on (http:\/\/\S+)/.exec(output);
-      if (match && output.endsWith('\n')) {
-        child.stdout.off('data', onData);
-        child.stdout.resume();
-        log(output.trim());
-        resolve({ child, url: match[1] });
-      }
-    };
-    child.stdout.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`mldeploy serve exited with code ${code} before it was ready`)));
-  });
 }
 
 /** CPU seconds used so far by the server process and its cluster workers (Linux /proc; else undefined). */
@@ -133,9 +76,9 @@ function load(url, bodies, connections, duration) {
 
 async function main() {
   ensureBuilt();
-  const modelPath = chooseModel();
+  const modelPath = chooseModel(args.model);
   const bodies = await requestBodies();
-  const { child, url } = await startServer(modelPath);
+  const { child, url } = await startServer(modelPath, args.workers);
   try {
     const connections = Number(args.connections);
     await load(url, bodies, connections, Number(args.warmup));
@@ -152,13 +95,9 @@ async function main() {
     if (failed > 0) throw new Error(`${failed} requests failed`);
     log(`req_per_s=${Math.round(result.requests.average)} p50_ms=${result.latency.p50} p99_ms=${result.latency.p99}`);
   } finally {
-    child.kill('SIGTERM');
-    await new Promise((resolve) => child.once('exit', resolve));
-    for (const dir of tempDirs) fs.rmSync(dir, { recursive: true, force: true });
+    await stopServer(child);
+    removeTempDirs();
   }
 }
 
-main().catch((err) => {
-  process.stderr.write(`error: ${err.message}\n`);
-  process.exit(1);
-});
+runBench(main);

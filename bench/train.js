@@ -8,12 +8,9 @@
  * on the data, only on the network and batch size.
  * The last line printed is: train_img_per_s=<n> peak_rss_mb=<n> backend=<name>
  */
-const { execFileSync } = require('node:child_process');
-const fs = require('node:fs');
 const path = require('node:path');
 const { parseArgs } = require('node:util');
-
-const root = path.resolve(__dirname, '..');
+const { root, log, ensureBuilt, runBench } = require('./common');
 const { values: args } = parseArgs({
   options: {
     backend: { type: 'string', default: 'auto' },
@@ -24,10 +21,7 @@ const { values: args } = parseArgs({
   },
 });
 
-if (!fs.existsSync(path.join(root, 'dist', 'model', 'trainer.js'))) {
-  process.stdout.write('building dist/ (npm run build)...\n');
-  execFileSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit' });
-}
+ensureBuilt();
 const { trainClassifier } = require(path.join(root, 'dist', 'model', 'trainer.js'));
 const { initEngine, describeEngine } = require(path.join(root, 'dist', 'model', 'engine.js'));
 
@@ -48,7 +42,7 @@ function syntheticSet(count) {
 
 async function main() {
   const engine = await initEngine(args.backend);
-  process.stdout.write(`${describeEngine(engine)}\n`);
+  log(describeEngine(engine));
   let timedFrom = 0;
   let timedImages = 0;
   const result = await trainClassifier({
@@ -64,19 +58,14 @@ async function main() {
     onBatch: (p) => {
       if (p.batch === warmup) timedFrom = performance.now();
       if (p.batch > warmup) timedImages += batchSize;
-      if (p.batch % 10 === 0) process.stdout.write(`step ${p.batch}/${p.batches}: ${p.imagesPerSecond.toFixed(0)} img/s (running)\n`);
+      if (p.batch % 10 === 0) log(`step ${p.batch}/${p.batches}: ${p.imagesPerSecond.toFixed(0)} img/s (running)`);
     },
   });
   const seconds = (performance.now() - timedFrom) / 1000;
   const peakRssMb = process.resourceUsage().maxRSS / 1024;
-  process.stdout.write(`${steps - warmup} timed steps of batch ${batchSize} with ${result.workers} worker(s) in ${seconds.toFixed(2)} s\n`);
-  process.stdout.write(
-    `train_img_per_s=${(timedImages / seconds).toFixed(0)} peak_rss_mb=${peakRssMb.toFixed(0)} backend=${engine.backend}\n`,
-  );
+  log(`${steps - warmup} timed steps of batch ${batchSize} with ${result.workers} worker(s) in ${seconds.toFixed(2)} s`);
+  log(`train_img_per_s=${(timedImages / seconds).toFixed(0)} peak_rss_mb=${peakRssMb.toFixed(0)} backend=${engine.backend}`);
   result.model.dispose();
 }
 
-main().catch((err) => {
-  process.stderr.write(`bench:train failed: ${err.stack || err}\n`);
-  process.exit(1);
-});
+runBench(main);

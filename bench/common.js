@@ -1,0 +1,87 @@
+'use strict';
+/** Shared by the bench:* scripts: build check, temp dirs, the model to load, starting `mldeploy serve`. */
+const { spawn, execFileSync } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+
+const root = path.resolve(__dirname, '..');
+
+function log(message) {
+  process.stdout.write(`${message}\n`);
+}
+
+/** The benches run the compiled code in dist/; build it when it is missing. */
+function ensureBuilt() {
+  if (!fs.existsSync(path.join(root, 'dist', 'cli.js'))) {
+    log('building dist/ (npm run build)...');
+    execFileSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit' });
+  }
+}
+
+/** Temp dirs this run created, removed by removeTempDirs() at the end. */
+const tempDirs = [];
+
+function tempDir(prefix) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  tempDirs.push(dir);
+  return dir;
+}
+
+function removeTempDirs() {
+  for (const dir of tempDirs) fs.rmSync(dir, { recursive: true, force: true });
+}
+
+/**
+ * --model if given, else saved_models/latest if it exists, else an untrained SimpleCNN saved to a
+ * temp dir (same architecture, so the same cost per image).
+ */
+function chooseModel(modelArg) {
+  if (modelArg) return modelArg;
+  const latest = path.join(root, 'saved_models', 'latest');
+  if (fs.existsSync(path.join(latest, 'model.json'))) return latest;
+  const modelsDir = tempDir('mldeploy-bench-model-');
+  log(`no saved_models/latest: creating an untrained SimpleCNN fixture in ${modelsDir}`);
+  execFileSync(process.execPath, ['-r', './scripts/ts-register.js', 'test/helpers/serve-make-fixture.ts', modelsDir], {
+    cwd: root,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  return modelsDir;
+}
+
+/** Starts the built `mldeploy serve` on a free port; resolves once it prints its ready line. */
+function startServer(modelPath, workers) {
+  const cliArgs = ['bin/mldeploy', 'serve', '--model', modelPath, '--port', '0', '--log-dir', tempDir('mldeploy-bench-logs-')];
+  if (workers) cliArgs.push('--workers', workers);
+  const child = spawn(process.execPath, cliArgs, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    let output = '';
+    const onData = (chunk) => {
+      output += chunk;
+      const match = /listening on (http:\/\/\S+)/.exec(output);
+      if (match && output.endsWith('\n')) {
+        child.stdout.off('data', onData);
+        child.stdout.resume();
+        log(output.trim());
+        resolve({ child, url: match[1] });
+      }
+    };
+    child.stdout.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`mldeploy serve exited with code ${code} before it was ready`)));
+  });
+}
+
+async function stopServer(child) {
+  child.kill('SIGTERM');
+  await new Promise((resolve) => child.once('exit', resolve));
+}
+
+/** Runs a bench's main(); a failure prints one line and exits 1. */
+function runBench(main) {
+  main().catch((err) => {
+    process.stderr.write(`error: ${err.message}\n`);
+    process.exit(1);
+  });
+}
+
+module.exports = { root, log, ensureBuilt, tempDir, removeTempDirs, chooseModel, startServer, stopServer, runBench };

@@ -8,6 +8,7 @@ import {
   DEFAULT_SCENARIOS,
   DEFAULT_SEED,
   DEFAULT_TIMEOUT_MS,
+  DriftOptions,
   DriftProgress,
   runDrift,
 } from '../drift/runner';
@@ -16,25 +17,17 @@ import { SCENARIOS } from '../drift/scenarios';
 import { formatNumber, formatPercent } from '../report/drift-text';
 import { integer } from './option-parsers';
 
-interface DriftCliOptions {
-  url?: string;
+/** What commander hands over: DriftOptions' fields, named after the flags where they differ. */
+type DriftCliOptions = Pick<
+  DriftOptions,
+  'url' | 'samples' | 'concurrency' | 'timeoutMs' | 'retries' | 'seed' | 'data' | 'cifar100' | 'dataDir' | 'plotsDir' | 'reference' | 'apiKey'
+> & {
   model?: string;
-  samples: number;
   scenarios: string;
   scenario?: CustomScenarioSpec[];
-  concurrency: number;
-  timeoutMs: number;
-  retries: number;
-  seed: number;
-  data?: string;
-  cifar100?: string;
-  dataDir: string;
   out: string;
-  plotsDir: string;
-  reference: 'baseline' | 'model';
   failOn?: string[];
-  apiKey?: string;
-}
+};
 
 function collectScenario(value: string, previous: CustomScenarioSpec[] = []): CustomScenarioSpec[] {
   const at = value.indexOf('=');

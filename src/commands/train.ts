@@ -2,26 +2,14 @@ import { Command, Option } from 'commander';
 import * as cliProgress from 'cli-progress';
 import { CIFAR10_ENV } from '../data/cifar10';
 import type { DataProgress } from '../data/types';
-import { BACKEND_CHOICES, describeEngine, parseBackendChoice, type BackendChoice } from '../model/engine';
+import { BACKEND_CHOICES, describeEngine, parseBackendChoice } from '../model/engine';
 import type { Evaluation } from '../model/evaluate';
-import { runTraining, validationLabel, type TrainRunEvent } from '../model/train-run';
+import { runTraining, validationLabel, type TrainRunEvent, type TrainRunOptions } from '../model/train-run';
 import type { BatchProgress, EpochRecord } from '../model/trainer';
 import { fraction, integer, positiveNumber } from './option-parsers';
 
-interface TrainCliOptions {
-  data?: string;
-  dataDir: string;
-  epochs: number;
-  batchSize: number;
-  lr: number;
-  seed: number;
-  limit?: number;
-  valSplit: number;
-  modelsDir: string;
-  plotsDir: string;
-  backend: BackendChoice;
-  workers?: number;
-}
+/** What commander hands over: TrainRunOptions' fields, with --lr for learningRate. */
+type TrainCliOptions = Omit<TrainRunOptions, 'architecture' | 'learningRate' | 'onEvent'> & { lr: number };
 
 const HELP_AFTER = `
 Data (--data, else $${CIFAR10_ENV}):

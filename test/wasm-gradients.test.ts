@@ -49,10 +49,17 @@ const cases: [string, Op, number[], number[]][] = [
     [3, 11, 9, 4],
     [k, k, 4, 6],
   ]),
+  [
+    'conv2d 4x4 stride 3 same + bias (sum over leading axes)',
+    (x, w) => tf.add(tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 3, 'same'), tf.sum(w, [0, 1, 2])),
+    [3, 11, 9, 4],
+    [4, 4, 4, 6],
+  ],
   ['dense (matMul)', (x, w) => tf.matMul(x as tf.Tensor2D, w as tf.Tensor2D), [7, 300], [300, 40]],
   ['matMul transposeA transposeB', (x, w) => tf.matMul(x as tf.Tensor2D, w as tf.Tensor2D, true, true), [20, 7], [5, 20]],
   ['maxPool 2x2 stride 2', (x, w) => tf.maxPool(tf.mul(x, w.sum()) as tf.Tensor4D, 2, 2, 'same'), [2, 8, 8, 3], [2]],
   ['maxPool 3x3 stride 2 valid', (x, w) => tf.maxPool(tf.mul(x, w.sum()) as tf.Tensor4D, 3, 2, 'valid'), [2, 7, 7, 3], [2]],
+  ['maxPool 3x3 stride 1 same (overlapping windows)', (x, w) => tf.maxPool(tf.mul(x, w.sum()) as tf.Tensor4D, 3, 1, 'same'), [2, 6, 6, 3], [2]],
   [
     'dense + relu + softmax cross-entropy',
     (x, w) => tf.log(tf.clipByValue(tf.softmax(tf.relu(tf.matMul(x as tf.Tensor2D, w as tf.Tensor2D))), 1e-7, 1)),

@@ -11,6 +11,8 @@
  *  - Conv2DBackpropInput: conv2d of the (stride-dilated, padded) output gradient with the
  *    spatially flipped, in/out-swapped filter;
  *  - Conv2DBackpropFilter: im2col of the input (written transposed) times the output gradient;
+ *  - Sum over leading axes (every bias gradient): the stock kernel transposes the whole
+ *    gradient first; ours adds rows in one pass.
  *  - MaxPoolGrad: tfjs 4.22's wasm kernel starts its running max at FLT_MIN (the smallest
  *    positive float), so a window of negative values sends its gradient to the wrong pixel.
  *    Ours routes each output's gradient to the first maximum of its window, like the cpu backend.
@@ -25,6 +27,7 @@ type KernelFunc = (args: { inputs: Record<string, TensorInfo>; backend: BackendW
 let registered = false;
 let plainMatMul: KernelFunc;
 let plainConv2d: KernelFunc;
+let plainSum: KernelFunc;
 
 /** Registers the kernels once; must run before tf.setBackend('wasm') so setup functions run. */
 export function registerWasmTrainingKernels(): void {
@@ -51,6 +54,12 @@ export function registerWasmTrainingKernels(): void {
   });
   if (tf.getKernel(tf.MaxPoolGrad, 'wasm')) tf.unregisterKernel(tf.MaxPoolGrad, 'wasm');
   tf.registerKernel({ kernelName: tf.MaxPoolGrad, backendName: 'wasm', kernelFunc: maxPoolGrad as unknown as tf.KernelFunc });
+  const sumConfig = tf.getKernel(tf.Sum, 'wasm');
+  if (sumConfig) {
+    plainSum = sumConfig.kernelFunc as unknown as KernelFunc;
+    tf.unregisterKernel(tf.Sum, 'wasm');
+    tf.registerKernel({ ...sumConfig, kernelFunc: sum as unknown as tf.KernelFunc });
+  }
   registered = true;
 }
 
@@ -268,14 +277,27 @@ function conv2dBackpropFilter(args: {
   const rows = fh * fw * inChannels;
   const positions = batchSize * outHeight * outWidth;
 
+  // x in [c][n][h][w] order first, so each im2col row is filled from contiguous runs.
+  const planar = new Float32Array(x.shape[0] * inHeight * inWidth * inChannels);
+  {
+    const src = f32(backend, x);
+    const pixels = batchSize * inHeight * inWidth;
+    for (let p = 0; p < pixels; p++) {
+      const base = p * inChannels;
+      for (let c = 0; c < inChannels; c++) planar[c * pixels + p] = src[base + c];
+    }
+  }
   const cols = backend.makeOutput([1, rows, positions], 'float32');
-  const src = f32(backend, x);
   const dst = f32(backend, cols);
+  let d = 0;
   for (let kh = 0; kh < fh; kh++) {
     for (let kw = 0; kw < fw; kw++) {
+      // Output columns whose input column ow*sw+kw-pl falls inside the image.
+      const owFirst = Math.min(outWidth, Math.max(0, Math.ceil((pl - kw) / sw)));
+      const owEnd = Math.max(owFirst, Math.min(outWidth, Math.ceil((inWidth + pl - kw) / sw)));
       for (let c = 0; c < inChannels; c++) {
-        let d = ((kh * fw + kw) * inChannels + c) * positions;
         for (let n = 0; n < batchSize; n++) {
+          const imageBase = (c * batchSize + n) * inHeight;
           for (let oh = 0; oh < outHeight; oh++) {
             const ih = oh * sh + kh - pt;
             if (ih < 0 || ih >= inHeight) {
@@ -283,11 +305,11 @@ function conv2dBackpropFilter(args: {
               d += outWidth;
               continue;
             }
-            const rowBase = (n * inHeight + ih) * inWidth;
-            for (let ow = 0; ow < outWidth; ow++) {
-              const iw = ow * sw + kw - pl;
-              dst[d++] = iw < 0 || iw >= inWidth ? 0 : src[(rowBase + iw) * inChannels + c];
-            }
+            const rowBase = (imageBase + ih) * inWidth + kw - pl;
+            for (let ow = 0; ow < owFirst; ow++) dst[d + ow] = 0;
+            for (let ow = owFirst; ow < owEnd; ow++) dst[d + ow] = planar[rowBase + ow * sw];
+            for (let ow = owEnd; ow < outWidth; ow++) dst[d + ow] = 0;
+            d += outWidth;
           }
         }
       }
@@ -329,6 +351,9 @@ function maxPoolGrad(args: {
   const g = f32(backend, dy);
   const out = f32(backend, dx);
   out.fill(0);
+  // Per output pixel, all channels at once so every read is contiguous.
+  const best = new Float32Array(channels);
+  const bestAt = new Int32Array(channels);
   for (let n = 0; n < batchSize; n++) {
     for (let oh = 0; oh < outHeight; oh++) {
       const h0 = Math.max(0, oh * sh - pt);
@@ -336,23 +361,49 @@ function maxPoolGrad(args: {
       for (let ow = 0; ow < outWidth; ow++) {
         const w0 = Math.max(0, ow * sw - pl);
         const w1 = Math.min(inWidth, ow * sw - pl + fw);
-        const dyBase = ((n * outHeight + oh) * outWidth + ow) * channels;
-        for (let c = 0; c < channels; c++) {
-          let best = -Infinity;
-          let bestAt = -1;
-          for (let h = h0; h < h1; h++) {
-            for (let w = w0; w < w1; w++) {
-              const at = ((n * inHeight + h) * inWidth + w) * channels + c;
-              if (x[at] > best || bestAt < 0) {
-                best = x[at];
-                bestAt = at;
+        if (h0 >= h1 || w0 >= w1) continue;
+        best.fill(-Infinity);
+        bestAt.fill(-1);
+        for (let h = h0; h < h1; h++) {
+          for (let w = w0; w < w1; w++) {
+            const base = ((n * inHeight + h) * inWidth + w) * channels;
+            for (let c = 0; c < channels; c++) {
+              const v = x[base + c];
+              // Strict > keeps the first maximum, as the cpu backend does.
+              if (v > best[c] || bestAt[c] < 0) {
+                best[c] = v;
+                bestAt[c] = base + c;
               }
             }
           }
-          if (bestAt >= 0) out[bestAt] += g[dyBase + c];
         }
+        const dyBase = ((n * outHeight + oh) * outWidth + ow) * channels;
+        for (let c = 0; c < channels; c++) out[bestAt[c]] += g[dyBase + c];
       }
     }
   }
   return dx;
+}
+
+/** Sum over the leading axes [0..k) of a float32 tensor as column sums; other cases go to the stock kernel. */
+function sum(args: { inputs: { x: TensorInfo }; backend: BackendWasm; attrs: { axis: number | number[]; keepDims: boolean } }): TensorInfo {
+  const { inputs, backend, attrs } = args;
+  const { x } = inputs;
+  const rank = x.shape.length;
+  const axes = tf.util.parseAxisParam(attrs.axis, x.shape).sort((a, b) => a - b);
+  const leading = axes.length > 0 && axes.length < rank && axes.every((axis, i) => axis === i);
+  if (!leading || x.dtype !== 'float32' || size(x.shape) === 0) return plainSum(args as never);
+  const keptShape = x.shape.slice(axes.length);
+  const width = size(keptShape);
+  const rows = size(x.shape) / width;
+  const out = backend.makeOutput(attrs.keepDims ? x.shape.map((d, i) => (i < axes.length ? 1 : d)) : keptShape, 'float32');
+  const src = f32(backend, x);
+  // Double accumulators, like the cpu backend's JS sums.
+  const acc = new Float64Array(width);
+  for (let r = 0; r < rows; r++) {
+    const base = r * width;
+    for (let i = 0; i < width; i++) acc[i] += src[base + i];
+  }
+  f32(backend, out).set(acc);
+  return out;
 }

@@ -4,7 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { availableParallelism } from 'node:os';
-import { shuffledOrder } from '../data/sample';
+import { pickImages, shuffledOrder } from '../data/sample';
 import type { ImageSet } from '../data/types';
 import { UsageError } from '../errors';
 import { createRandom } from '../util/random';
@@ -121,7 +121,7 @@ async function trainEpochs(
     for (let batch = 0; batch < batches; batch++) {
       const indices = order.subarray(batch * batchSize, Math.min((batch + 1) * batchSize, train.count));
       const step = (epoch - 1) * batches + batch;
-      const result = await trainStep(model, optimizer, gatherBatch(train, indices), dropoutStream(seed, step), pool);
+      const result = await trainStep(model, optimizer, pickImages(train, indices), dropoutStream(seed, step), pool);
       lossSum += result.lossSum;
       correct += result.correct;
       seen += indices.length;
@@ -175,23 +175,6 @@ function validateOptions(o: TrainOptions): void {
   if (o.train.count < 1) throw new UsageError('the training set is empty');
 }
 
-export interface Batch {
-  pixels: Uint8Array;
-  labels: Uint8Array;
-  count: number;
-}
-
-export function gatherBatch(set: ImageSet, indices: ArrayLike<number>): Batch {
-  const pixels = new Uint8Array(indices.length * PIXELS_PER_IMAGE);
-  const labels = new Uint8Array(indices.length);
-  for (let i = 0; i < indices.length; i++) {
-    const src = indices[i];
-    pixels.set(set.pixels.subarray(src * PIXELS_PER_IMAGE, (src + 1) * PIXELS_PER_IMAGE), i * PIXELS_PER_IMAGE);
-    labels[i] = set.labels[src];
-  }
-  return { pixels, labels, count: indices.length };
-}
-
 export interface StepResult {
   /** Sum (not mean) of per-image losses, so parts of a batch add up. */
   lossSum: number;
@@ -201,7 +184,7 @@ export interface StepResult {
 async function trainStep(
   model: tf.LayersModel,
   optimizer: tf.Optimizer,
-  batch: Batch,
+  batch: ImageSet,
   dropout: Rng,
   pool: GradientWorkerPool | undefined,
 ): Promise<StepResult> {
@@ -239,7 +222,7 @@ async function trainStep(
 }
 
 /** Splits a batch (and its per-image dropout mask rows) into up to `parts` contiguous shards. */
-function splitBatch(batch: Batch, masks: Float32Array[], parts: number): ShardTask[] {
+function splitBatch(batch: ImageSet, masks: Float32Array[], parts: number): ShardTask[] {
   const size = Math.ceil(batch.count / parts);
   const shards: ShardTask[] = [];
   for (let start = 0; start < batch.count; start += size) {
@@ -264,7 +247,7 @@ function splitBatch(batch: Batch, masks: Float32Array[], parts: number): ShardTa
  */
 export function batchGradients(
   model: tf.LayersModel,
-  batch: Batch,
+  batch: ImageSet,
   masks: Float32Array[],
 ): StepResult & { grads: tf.NamedTensorMap } {
   const x = tf.tensor4d(normalizePixels(batch.pixels), [batch.count, IMAGE_SIZE, IMAGE_SIZE, CHANNELS]);

@@ -32,7 +32,7 @@ import {
 } from './result';
 import { Rule, SCENARIO_NAME_PATTERN, ScenarioMetrics, evaluateRules, parseRule } from './rules';
 import { SCENARIOS, TRANSFORM_SCENARIO_NAMES, applyScenario, isTransformScenario } from './scenarios';
-import { PSI_BINS, chiSquare, ksTwoSample, psiCategorical, psiContinuous, psiLevel } from './stats';
+import { PSI_BINS, chiSquare, ksTwoSample, psiCategorical, psiContinuous, psiLevel, quantileOfSorted } from './stats';
 import { describeInvalid } from '../util/validation';
 
 export const BASELINE_SCENARIO = 'clean';
@@ -558,14 +558,10 @@ function histogramOf(values: number[]): ConfidenceHistogram {
   return { bin_edges: HISTOGRAM_EDGES, counts, fractions: counts.map((c) => (values.length === 0 ? 0 : c / values.length)) };
 }
 
-/** Linear interpolation between closest ranks (numpy's default); null for no values. */
+/** numpy's default percentile (linear between closest ranks); null for no values. */
 function percentile(values: number[], q: number): number | null {
   if (values.length === 0) return null;
-  const sorted = [...values].sort((a, b) => a - b);
-  const position = q * (sorted.length - 1);
-  const below = Math.floor(position);
-  const above = Math.min(below + 1, sorted.length - 1);
-  return sorted[below] + (sorted[above] - sorted[below]) * (position - below);
+  return quantileOfSorted(Float64Array.from(values).sort(), q);
 }
 
 function mean(values: number[]): number {

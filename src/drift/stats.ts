@@ -104,7 +104,7 @@ function binCounts(values: ArrayLike<number>, edges: number[], label = 'referenc
  * numpy.quantile's default ('linear', Hyndman-Fan type 7) on sorted data, interpolating the
  * way numpy does (from the upper neighbour when past the midpoint) so edges agree bit for bit.
  */
-function quantileOfSorted(sorted: Float64Array, q: number): number {
+export function quantileOfSorted(sorted: ArrayLike<number>, q: number): number {
   const position = q * (sorted.length - 1);
   const below = Math.floor(position);
   const above = Math.min(below + 1, sorted.length - 1);

@@ -75,6 +75,25 @@ describe('wasm gradients equal the cpu backend', () => {
     expected.forEach((g, i) => expect(relativeError(g, actual[i])).toBeLessThanOrEqual(1e-4));
   });
 
+  it.each([
+    ['2x2 stride 2', 2, 2, 'valid'],
+    ['3x3 stride 2', 3, 2, 'same'],
+  ] as const)('routes max-pool gradients of tied windows (ReLU zeros) to the first maximum: %s', async (_name, size, stride, pad) => {
+    const routed = async (backend: 'cpu' | 'wasm'): Promise<Float32Array> => {
+      await initEngine(backend);
+      return tf.tidy(() => {
+        // Few distinct values, so most windows hold ties.
+        const input = tf.relu(tf.round(tf.randomUniform([2, 8, 8, 5], -2, 2, 'float32', 3))) as tf.Tensor4D;
+        const output = tf.maxPool(input, size, stride, pad);
+        const dy = tf.randomUniform(output.shape, 1, 2, 'float32', 4);
+        const dx = tf.engine().runKernel(tf.MaxPoolGrad, { dy, input, output }, { filterSize: size, strides: stride, pad }) as tf.Tensor;
+        return dx.dataSync() as Float32Array;
+      });
+    };
+    // Overlapping windows add in a different order; a wrongly routed gradient would be off by ~1.
+    expect(relativeError(await routed('cpu'), await routed('wasm'))).toBeLessThanOrEqual(1e-6);
+  });
+
   it('gives the same losses over a few Adam steps of a small CNN', async () => {
     const lossesOn = async (backend: 'cpu' | 'wasm'): Promise<number[]> => {
       await initEngine(backend);

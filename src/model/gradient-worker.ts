@@ -1,9 +1,10 @@
-/** Worker thread of GradientWorkerPool: one model replica computing shard gradients. */
+/** Worker thread of GradientWorkerPool: one model replica and one slice of the Adam update. */
 import * as tf from '@tensorflow/tfjs';
 import { parentPort, workerData } from 'node:worker_threads';
+import { AdamSlice } from './adam';
 import { buildModel } from './architectures';
 import { initEngine } from './engine';
-import type { ShardTask, WorkerSetup } from './gradient-workers';
+import { SharedParameters, type WorkerRequest, type WorkerSetup } from './gradient-workers';
 import { batchGradients } from './trainer';
 
 async function main(): Promise<void> {
@@ -17,22 +18,20 @@ async function main(): Promise<void> {
   }
   const model = buildModel(setup.architecture, setup.numClasses, setup.seed);
   const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
-  const shapes = variables.map((v) => v.shape);
-  let offset = 0;
-  const weightViews: Float32Array[] = [];
-  const gradientViews: Float32Array[] = [];
-  for (const size of setup.weightSizes) {
-    weightViews.push(new Float32Array(setup.weights, offset * 4, size));
-    gradientViews.push(new Float32Array(setup.gradients, offset * 4, size));
-    offset += size;
-  }
-  port.on('message', (task: ShardTask) => {
+  const parameters = new SharedParameters(setup.parameters);
+  const adam = new AdamSlice(...parameters.slice(setup.participant), { learningRate: setup.learningRate });
+  port.on('message', (request: WorkerRequest) => {
     try {
-      tf.tidy(() => variables.forEach((v, i) => v.assign(tf.tensor(weightViews[i], shapes[i]))));
-      const { grads, lossSum, correct } = batchGradients(model, task, task.masks);
-      variables.forEach((v, i) => gradientViews[i].set(grads[v.name].dataSync() as Float32Array));
-      tf.dispose(grads);
-      port.postMessage({ lossSum, correct });
+      if (request.kind === 'gradients') {
+        parameters.loadInto(variables);
+        const { grads, lossSum, correct } = batchGradients(model, request.shard, request.shard.masks);
+        parameters.storeGradients(setup.participant, variables, grads);
+        tf.dispose(grads);
+        port.postMessage({ lossSum, correct });
+      } else {
+        adam.apply(parameters.weights, parameters.gradients, request.divisor, request.step);
+        port.postMessage({ updated: true });
+      }
     } catch (err) {
       port.postMessage({ error: (err as Error).message });
     }

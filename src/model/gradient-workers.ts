@@ -1,28 +1,92 @@
 /**
- * Data-parallel gradient workers. tfjs disables wasm threads in Node, so each extra core gets a
- * worker thread with its own engine and model replica: per step the main thread publishes the
- * current weights in shared memory, each worker computes the summed-loss gradients of its shard
- * of the batch into its own shared buffer, and the main thread adds them to its own shard's and
- * applies one optimizer step. The sum of shard gradients is the batch gradient, so the update is
- * the single-worker update up to float summation order.
+ * Data-parallel training state and workers. tfjs disables wasm threads in Node, so each extra
+ * core gets a worker thread with its own engine and model replica. The parameters live once, as
+ * a flat float32 vector in shared memory; so does each participant's gradient (participant 0 is
+ * the main thread). Per step:
+ *  1. every participant loads the current weights, computes the summed-loss gradients of its
+ *     shard of the batch and writes them to its gradient vector;
+ *  2. every participant applies Adam to its own slice of the parameters, adding the gradient
+ *     vectors in participant order (so the result does not depend on timing).
+ * The sum of shard gradients is the batch gradient, so the update is the single-worker update up
+ * to float summation order.
  */
+import * as tf from '@tensorflow/tfjs';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { sliceBounds } from './adam';
 import type { ArchitectureName } from './architectures';
 import type { EngineName } from './engine';
+
+/** Shared buffers of a data-parallel run; structured-cloneable, so workers attach to the same memory. */
+export interface SharedParametersLayout {
+  /** Element count of each trainable weight, in model.trainableWeights order. */
+  sizes: number[];
+  weights: SharedArrayBuffer;
+  /** One gradient vector per participant. */
+  gradients: SharedArrayBuffer[];
+}
+
+export class SharedParameters {
+  readonly weights: Float32Array;
+  readonly gradients: Float32Array[];
+  private readonly weightViews: Float32Array[];
+  private readonly gradientViews: Float32Array[][];
+
+  constructor(readonly layout: SharedParametersLayout) {
+    this.weights = new Float32Array(layout.weights);
+    this.gradients = layout.gradients.map((buffer) => new Float32Array(buffer));
+    this.weightViews = splitViews(layout.weights, layout.sizes);
+    this.gradientViews = layout.gradients.map((buffer) => splitViews(buffer, layout.sizes));
+  }
+
+  /** Buffers for `participants` threads, the weights initialised from `variables`. */
+  static fromVariables(variables: tf.Variable[], participants: number): SharedParameters {
+    const sizes = variables.map((v) => v.size);
+    const total = sizes.reduce((a, b) => a + b, 0);
+    const params = new SharedParameters({
+      sizes,
+      weights: new SharedArrayBuffer(total * 4),
+      gradients: Array.from({ length: participants }, () => new SharedArrayBuffer(total * 4)),
+    });
+    variables.forEach((v, i) => params.weightViews[i].set(v.dataSync() as Float32Array));
+    return params;
+  }
+
+  get participants(): number {
+    return this.gradients.length;
+  }
+
+  /** The parameters [start, end) that `participant` updates. */
+  slice(participant: number): [number, number] {
+    return sliceBounds(this.weights.length, this.participants, participant);
+  }
+
+  /**
+   * Copies the shared weights into fresh tensors for `variables`. Fresh, not written in place:
+   * the wasm engine caches XNNPACK operators (with their packed weights) by tensor id.
+   */
+  loadInto(variables: tf.Variable[]): void {
+    tf.tidy(() => variables.forEach((v, i) => v.assign(tf.tensor(this.weightViews[i], v.shape))));
+  }
+
+  /** Writes `participant`'s gradients (keyed by variable name) to its shared vector. */
+  storeGradients(participant: number, variables: tf.Variable[], grads: tf.NamedTensorMap): void {
+    const views = this.gradientViews[participant];
+    variables.forEach((v, i) => views[i].set(tensorValues(grads[v.name])));
+  }
+}
 
 export interface WorkerSetup {
   architecture: ArchitectureName;
   numClasses: number;
   seed: number;
   backend: EngineName;
-  /** Element count of each trainable weight, in model.trainableWeights order. */
-  weightSizes: number[];
-  /** Current weights, written by the main thread before each step. */
-  weights: SharedArrayBuffer;
-  /** This worker's gradients, written by the worker for each step. */
-  gradients: SharedArrayBuffer;
+  learningRate: number;
+  /** This worker's participant number (1..workers; the main thread is 0). */
+  participant: number;
+  parameters: SharedParametersLayout;
 }
 
 export interface ShardTask {
@@ -37,6 +101,10 @@ export interface ShardResult {
   correct: number;
 }
 
+export type WorkerRequest =
+  | { kind: 'gradients'; shard: ShardTask }
+  | { kind: 'update'; step: number; divisor: number };
+
 /** Where the worker code is: compiled JS beside this file, or the TypeScript source under tests. */
 function workerEntry(): { file: string; execArgv: string[] } {
   const compiled = path.join(__dirname, 'gradient-worker.js');
@@ -48,19 +116,13 @@ function workerEntry(): { file: string; execArgv: string[] } {
 }
 
 export class GradientWorkerPool {
-  readonly weightViews: Float32Array[];
   private readonly workers: Worker[] = [];
-  private readonly gradientViews: Float32Array[][] = [];
 
-  constructor(size: number, setup: Omit<WorkerSetup, 'weights' | 'gradients'>) {
-    const total = setup.weightSizes.reduce((a, b) => a + b, 0);
-    const weights = new SharedArrayBuffer(total * 4);
-    this.weightViews = splitViews(weights, setup.weightSizes);
+  /** One worker per participant after the main thread. */
+  constructor(setup: Omit<WorkerSetup, 'participant'>) {
     const entry = workerEntry();
-    for (let i = 0; i < size; i++) {
-      const gradients = new SharedArrayBuffer(total * 4);
-      this.gradientViews.push(splitViews(gradients, setup.weightSizes));
-      const workerData: WorkerSetup = { ...setup, weights, gradients };
+    for (let participant = 1; participant < setup.parameters.gradients.length; participant++) {
+      const workerData: WorkerSetup = { ...setup, participant };
       this.workers.push(new Worker(entry.file, { workerData, execArgv: entry.execArgv }));
     }
   }
@@ -74,21 +136,40 @@ export class GradientWorkerPool {
     await Promise.all(this.workers.map((w) => nextMessage<{ ready: true }>(w)));
   }
 
-  /** Runs one shard per worker against the weights in `weightViews`; returns results in order. */
-  async computeShards(tasks: ShardTask[]): Promise<{ result: ShardResult; gradients: Float32Array[] }[]> {
-    const replies = tasks.map((task, i) => {
-      const worker = this.workers[i];
-      const reply = nextMessage<ShardResult>(worker);
-      worker.postMessage(task, [task.pixels.buffer, task.labels.buffer, ...task.masks.map((m) => m.buffer)] as ArrayBuffer[]);
-      return reply;
-    });
-    const results = await Promise.all(replies);
-    return results.map((result, i) => ({ result, gradients: this.gradientViews[i] }));
+  /** Worker i computes shard i's gradients into its shared vector; results in order. */
+  computeGradients(shards: ShardTask[]): Promise<ShardResult[]> {
+    return Promise.all(
+      shards.map((shard, i) => {
+        const worker = this.workers[i];
+        const reply = nextMessage<ShardResult>(worker);
+        const transfer = [shard.pixels.buffer, shard.labels.buffer, ...shard.masks.map((m) => m.buffer)] as ArrayBuffer[];
+        worker.postMessage({ kind: 'gradients', shard } satisfies WorkerRequest, transfer);
+        return reply;
+      }),
+    );
+  }
+
+  /** Every worker applies Adam step `step` to its slice of the shared parameters. */
+  async update(step: number, divisor: number): Promise<void> {
+    await Promise.all(
+      this.workers.map((worker) => {
+        const reply = nextMessage<{ updated: true }>(worker);
+        worker.postMessage({ kind: 'update', step, divisor } satisfies WorkerRequest);
+        return reply;
+      }),
+    );
   }
 
   async close(): Promise<void> {
     await Promise.all(this.workers.map((w) => w.terminate()));
   }
+}
+
+/** A tensor's float32 values: a view of the wasm heap when possible (no copy), else dataSync's copy. */
+function tensorValues(t: tf.Tensor): Float32Array {
+  const backend = tf.backend() as Partial<BackendWasm>;
+  if (backend.typedArrayFromHeap) return backend.typedArrayFromHeap(t) as Float32Array;
+  return t.dataSync() as Float32Array;
 }
 
 function splitViews(buffer: SharedArrayBuffer, sizes: number[]): Float32Array[] {

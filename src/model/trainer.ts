@@ -1,6 +1,7 @@
 /**
  * Training loop: Adam on sparse categorical cross-entropy, seeded shuffling and dropout so the
- * same seed, engine and worker count give the same history.
+ * same seed, engine and worker count give the same history. Weights and the optimizer step live
+ * in the data-parallel state of gradient-workers.ts, also with a single worker.
  */
 import * as tf from '@tensorflow/tfjs';
 import { availableParallelism } from 'node:os';
@@ -10,8 +11,9 @@ import { UsageError } from '../errors';
 import { createRandom } from '../util/random';
 import { CHANNELS, IMAGE_SIZE, PIXELS_PER_IMAGE, normalizePixels } from '../preprocess';
 import { buildModel, type ArchitectureName } from './architectures';
+import { AdamSlice } from './adam';
 import { initEngine, type BackendChoice, type EngineName } from './engine';
-import { GradientWorkerPool, type ShardTask } from './gradient-workers';
+import { GradientWorkerPool, SharedParameters, type ShardTask } from './gradient-workers';
 
 export interface EpochRecord {
   epoch: number;
@@ -77,36 +79,45 @@ export function defaultWorkers(engine: EngineName): number {
 export async function trainClassifier(options: TrainOptions): Promise<TrainResult> {
   validateOptions(options);
   const engine = await initEngine(options.backend);
-  const { batchSize, seed } = options;
-  const model = buildModel(options.architecture, options.numClasses, seed);
-  const optimizer = tf.train.adam(options.learningRate);
-  const workers = Math.min(options.workers ?? defaultWorkers(engine.backend), batchSize);
+  const model = buildModel(options.architecture, options.numClasses, options.seed);
+  const workers = Math.min(options.workers ?? defaultWorkers(engine.backend), options.batchSize);
+  const parameters = SharedParameters.fromVariables(trainableVariables(model), workers);
   const pool =
     workers > 1
-      ? new GradientWorkerPool(workers - 1, {
+      ? new GradientWorkerPool({
           architecture: options.architecture,
           numClasses: options.numClasses,
-          seed,
+          seed: options.seed,
           backend: engine.backend,
-          weightSizes: model.trainableWeights.map((w) => w.shape.reduce<number>((a, b) => a * (b ?? 1), 1)),
+          learningRate: options.learningRate,
+          parameters: parameters.layout,
         })
       : undefined;
   try {
     await pool?.ready();
-    return await trainEpochs(options, model, optimizer, pool);
+    const step: DataParallelStep = {
+      model,
+      parameters,
+      adam: new AdamSlice(...parameters.slice(0), { learningRate: options.learningRate }),
+      pool,
+    };
+    return await trainEpochs(options, step);
   } finally {
-    optimizer.dispose();
     await pool?.close();
   }
 }
 
-async function trainEpochs(
-  options: TrainOptions,
-  model: tf.LayersModel,
-  optimizer: tf.Optimizer,
-  pool: GradientWorkerPool | undefined,
-): Promise<TrainResult> {
+/** What one training step works with: the main thread's replica and share, and the workers. */
+interface DataParallelStep {
+  model: tf.LayersModel;
+  parameters: SharedParameters;
+  adam: AdamSlice;
+  pool: GradientWorkerPool | undefined;
+}
+
+async function trainEpochs(options: TrainOptions, step: DataParallelStep): Promise<TrainResult> {
   const { train, epochs, batchSize, seed } = options;
+  const { model, pool } = step;
   const batches = Math.ceil(train.count / batchSize);
   const history: EpochRecord[] = [];
   const started = performance.now();
@@ -120,8 +131,8 @@ async function trainEpochs(
     let seen = 0;
     for (let batch = 0; batch < batches; batch++) {
       const indices = order.subarray(batch * batchSize, Math.min((batch + 1) * batchSize, train.count));
-      const step = (epoch - 1) * batches + batch;
-      const result = await trainStep(model, optimizer, pickImages(train, indices), dropoutStream(seed, step), pool);
+      const stepIndex = (epoch - 1) * batches + batch;
+      const result = await trainStep(step, pickImages(train, indices), dropoutStream(seed, stepIndex), stepIndex + 1);
       lossSum += result.lossSum;
       correct += result.correct;
       seen += indices.length;
@@ -136,6 +147,7 @@ async function trainEpochs(
         imagesPerSecond: seen / elapsed,
       });
     }
+    step.parameters.loadInto(trainableVariables(model));
     const epochTrainSeconds = (performance.now() - epochStart) / 1000;
     trainSeconds += epochTrainSeconds;
     const validation = options.validation && options.validation.count > 0 ? evaluate(model, options.validation) : null;
@@ -181,43 +193,33 @@ export interface StepResult {
   correct: number;
 }
 
-async function trainStep(
-  model: tf.LayersModel,
-  optimizer: tf.Optimizer,
-  batch: ImageSet,
-  dropout: Rng,
-  pool: GradientWorkerPool | undefined,
-): Promise<StepResult> {
+/**
+ * One Adam step (1-based `adamStep`) on one batch. On return the shared weights hold the updated
+ * values; the main thread's model gets them at the start of the next step (after the workers
+ * have their tasks) or from `parameters.loadInto`.
+ */
+async function trainStep(step: DataParallelStep, batch: ImageSet, dropout: Rng, adamStep: number): Promise<StepResult> {
+  const { model, parameters, adam, pool } = step;
   const masks = dropoutMasks(model, batch.count, dropout);
-  const shards = splitBatch(batch, masks, (pool?.size ?? 0) + 1);
+  const shards = splitBatch(batch, masks, parameters.participants);
   const variables = trainableVariables(model);
-  let remote: Awaited<ReturnType<GradientWorkerPool['computeShards']>> = [];
-  let pending: Promise<typeof remote> | undefined;
-  if (pool && shards.length > 1) {
-    variables.forEach((v, i) => pool.weightViews[i].set(v.dataSync() as Float32Array));
-    pending = pool.computeShards(shards.slice(1));
-  }
-  // The main thread computes the first shard while the workers compute theirs.
+  // The workers compute their shards while the main thread computes the first.
+  const remote = pool && shards.length > 1 ? pool.computeGradients(shards.slice(1)) : Promise.resolve([]);
+  parameters.loadInto(variables);
   const local = batchGradients(model, shards[0], shards[0].masks);
-  if (pending) remote = await pending;
-  let { lossSum, correct } = local;
-  for (const shard of remote) {
-    lossSum += shard.result.lossSum;
-    correct += shard.result.correct;
-  }
-  // Gradients of the summed loss, added over shards in a fixed order -> mean over the batch, as Keras does.
-  const scaled: tf.NamedTensorMap = tf.tidy(() => {
-    const out: tf.NamedTensorMap = {};
-    variables.forEach((v, i) => {
-      let sum = local.grads[v.name];
-      for (const shard of remote) sum = tf.add(sum, tf.tensor(shard.gradients[i], v.shape));
-      out[v.name] = tf.div(sum, batch.count);
-    });
-    return out;
-  });
+  parameters.storeGradients(0, variables, local.grads);
   tf.dispose(local.grads);
-  optimizer.applyGradients(scaled);
-  tf.dispose(scaled);
+  let { lossSum, correct } = local;
+  for (const shard of await remote) {
+    lossSum += shard.lossSum;
+    correct += shard.correct;
+  }
+  // A batch smaller than the participant count leaves the last gradient vectors unused: zero them.
+  for (let p = shards.length; p < parameters.participants; p++) parameters.gradients[p].fill(0);
+  // Gradients of the summed loss, added in participant order -> mean over the batch, as Keras does.
+  const remoteUpdate = pool ? pool.update(adamStep, batch.count) : Promise.resolve();
+  adam.apply(parameters.weights, parameters.gradients, batch.count, adamStep);
+  await remoteUpdate;
   return { lossSum, correct };
 }
 

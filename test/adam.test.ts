@@ -13,17 +13,18 @@ function randomVector(seed: number, scale: number): Float32Array {
   return Float32Array.from({ length: SIZE }, () => (next() - 0.5) * scale);
 }
 
-/** Per step: two shard gradients (of a summed loss) whose sum / BATCH is the step's gradient. */
-const shardGradients = Array.from({ length: STEPS }, (_, step) => [randomVector(100 + step, 8), randomVector(200 + step, 8)]);
+/** Per step: three shard gradients (of a summed loss) whose sum / BATCH is the step's gradient. */
+const shardGradients = Array.from({ length: STEPS }, (_, step) => [100, 200, 300].map((seed) => randomVector(seed + step, 8)));
 const initialWeights = randomVector(1, 1);
 
 describe('AdamSlice', () => {
-  it('updates weights exactly as tf.train.adam does', async () => {
+  it.each([1, 2, 3])('updates weights exactly as tf.train.adam does, from %i shard gradient(s)', async (parts) => {
     await initEngine('cpu');
+    const steps = shardGradients.map((shards) => shards.slice(0, parts));
     const variable = tf.variable(tf.tensor1d(initialWeights));
     const optimizer = tf.train.adam(LEARNING_RATE);
-    for (const [a, b] of shardGradients) {
-      const gradient = tf.tidy(() => tf.div(tf.add(a, b), BATCH));
+    for (const shards of steps) {
+      const gradient = tf.tidy(() => tf.div(tf.addN(shards.map((g) => tf.tensor1d(g))), BATCH));
       optimizer.applyGradients([{ name: variable.name, tensor: gradient }]);
       gradient.dispose();
     }
@@ -33,7 +34,7 @@ describe('AdamSlice', () => {
 
     const weights = initialWeights.slice();
     const adam = new AdamSlice(0, SIZE, { learningRate: LEARNING_RATE });
-    shardGradients.forEach(([a, b], i) => adam.apply(weights, [a.slice(), b.slice()], BATCH, i + 1));
+    steps.forEach((shards, i) => adam.apply(weights, shards.map((g) => g.slice()), BATCH, i + 1));
 
     let worst = 0;
     for (let i = 0; i < SIZE; i++) worst = Math.max(worst, Math.abs(weights[i] - expected[i]));
@@ -47,9 +48,9 @@ describe('AdamSlice', () => {
     const wholeAdam = new AdamSlice(0, SIZE, { learningRate: LEARNING_RATE });
     const sliced = initialWeights.slice();
     const sliceAdams = [0, 1, 2].map((part) => new AdamSlice(...sliceBounds(SIZE, 3, part), { learningRate: LEARNING_RATE }));
-    shardGradients.forEach(([a, b], i) => {
-      wholeAdam.apply(whole, [a.slice(), b.slice()], BATCH, i + 1);
-      const shared = [a.slice(), b.slice()];
+    shardGradients.forEach((shards, i) => {
+      wholeAdam.apply(whole, shards.map((g) => g.slice()), BATCH, i + 1);
+      const shared = shards.map((g) => g.slice());
       for (const adam of sliceAdams) adam.apply(sliced, shared, BATCH, i + 1);
     });
     expect(Array.from(sliced)).toEqual(Array.from(whole));

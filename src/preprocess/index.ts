@@ -28,14 +28,26 @@ export const PREPROCESSING = {
 export const MAX_IMAGE_SIDE = 4096;
 export const MAX_IMAGE_PIXELS = 16_000_000;
 
+/**
+ * The normalised value of every uint8 level, per channel: the formula evaluated once per level
+ * (in double, rounded to float32 as before), so normalising an image is a table lookup.
+ */
+const NORMALIZED_LEVELS: Float32Array[] = Array.from({ length: CHANNELS }, (_, channel) => {
+  const { scale, mean, std } = PREPROCESSING;
+  return Float32Array.from({ length: 256 }, (_, level) => (level * scale - mean[channel]) / std[channel]);
+});
+
 /** uint8 HWC pixels (any number of whole images) -> normalized float32, same layout. */
 export function normalizePixels(pixels: Uint8Array): Float32Array {
   const out = new Float32Array(pixels.length);
-  const { scale, mean, std } = PREPROCESSING;
-  for (let i = 0; i < pixels.length; i++) {
-    const channel = i % CHANNELS;
-    out[i] = (pixels[i] * scale - mean[channel]) / std[channel];
+  const [red, green, blue] = NORMALIZED_LEVELS;
+  let i = 0;
+  for (; i + 2 < pixels.length; i += CHANNELS) {
+    out[i] = red[pixels[i]];
+    out[i + 1] = green[pixels[i + 1]];
+    out[i + 2] = blue[pixels[i + 2]];
   }
+  for (; i < pixels.length; i++) out[i] = NORMALIZED_LEVELS[i % CHANNELS][pixels[i]];
   return out;
 }
 
@@ -95,17 +107,24 @@ export async function decodeImageToRgb32(bytes: Uint8Array): Promise<Uint8Array>
   if (!format?.decode) {
     throw new ImageDecodeError('unsupported_image', `${dims.type} images are not supported (PNG, JPEG, BMP, GIF or TIFF)`);
   }
-  let image: ReturnType<typeof Jimp.fromBitmap>;
+  let bitmap: Bitmap;
   try {
-    image = Jimp.fromBitmap(await format.decode(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)));
+    bitmap = await format.decode(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
   } catch (err) {
     throw new ImageDecodeError('corrupt_image', `the image could not be decoded: ${(err as Error).message}`);
   }
-  if (image.bitmap.width !== IMAGE_SIZE || image.bitmap.height !== IMAGE_SIZE) {
-    image.resize({ w: IMAGE_SIZE, h: IMAGE_SIZE, mode: ResizeStrategy.BILINEAR });
+  if (bitmap.width === IMAGE_SIZE && bitmap.height === IMAGE_SIZE && bitmap.data instanceof Uint8Array && bitmap.data.length === IMAGE_SIZE * IMAGE_SIZE * 4) {
+    // Already 32x32 RGBA: a Jimp object (which binds every plugin method per instance) would only copy it.
+    return rgbaToRgb(bitmap.data);
   }
+  // An exact copy: Jimp.fromBitmap wraps a Uint8Array's whole ArrayBuffer, which for a small pooled
+  // Buffer (as the TIFF decoder returns) holds other bytes too.
+  const image = Jimp.fromBitmap({ ...bitmap, data: new Uint8Array(bitmap.data) });
+  image.resize({ w: IMAGE_SIZE, h: IMAGE_SIZE, mode: ResizeStrategy.BILINEAR });
   return rgbaToRgb(image.bitmap.data);
 }
+
+type Bitmap = Parameters<typeof Jimp.fromBitmap>[0];
 
 function rgbaToRgb(rgba: Uint8Array): Uint8Array {
   const pixels = rgba.length / 4;

@@ -65,7 +65,8 @@ export function createApp(context: ServeContext): express.Express {
   app.use(observe(context));
   if (context.cors) app.use(cors(context.cors));
 
-  const jsonBody = express.json({ limit: MAX_JSON_BYTES, type: 'application/json' });
+  // requireJson has checked the content type already; the parser need not parse the header again.
+  const jsonBody = express.json({ limit: MAX_JSON_BYTES, type: () => true });
   const requireJson = (req: Request, _res: Response, next: NextFunction) => {
     if (!req.is('application/json')) {
       return next(new HttpError(415, 'unsupported_media_type', 'send the body as Content-Type: application/json'));

@@ -129,13 +129,21 @@ async function trainEpochs(options: TrainOptions, step: DataParallelStep): Promi
     let lossSum = 0;
     let correct = 0;
     let seen = 0;
-    for (let batch = 0; batch < batches; batch++) {
+    const prepare = (batch: number): PreparedBatch => {
       const indices = order.subarray(batch * batchSize, Math.min((batch + 1) * batchSize, train.count));
       const stepIndex = (epoch - 1) * batches + batch;
-      const result = await trainStep(step, pickImages(train, indices), dropoutStream(seed, stepIndex), stepIndex + 1);
+      return prepareBatch(step, pickImages(train, indices), dropoutStream(seed, stepIndex), stepIndex + 1);
+    };
+    let next = prepare(0);
+    for (let batch = 0; batch < batches; batch++) {
+      const current = next;
+      // The next batch is cut while the main thread waits for the workers' gradients.
+      const result = await trainStep(step, current, () => {
+        if (batch + 1 < batches) next = prepare(batch + 1);
+      });
       lossSum += result.lossSum;
       correct += result.correct;
-      seen += indices.length;
+      seen += current.count;
       const elapsed = (performance.now() - epochStart) / 1000;
       options.onBatch?.({
         epoch,
@@ -193,15 +201,27 @@ export interface StepResult {
   correct: number;
 }
 
+/** A batch cut into per-participant shards with their dropout masks, ready for one step. */
+interface PreparedBatch {
+  shards: ShardTask[];
+  count: number;
+  /** 1-based Adam step number. */
+  adamStep: number;
+}
+
+function prepareBatch(step: DataParallelStep, batch: ImageSet, dropout: Rng, adamStep: number): PreparedBatch {
+  const masks = dropoutMasks(step.model, batch.count, dropout);
+  return { shards: splitBatch(batch, masks, step.parameters.participants), count: batch.count, adamStep };
+}
+
 /**
- * One Adam step (1-based `adamStep`) on one batch. On return the shared weights hold the updated
- * values; the main thread's model gets them at the start of the next step (after the workers
- * have their tasks) or from `parameters.loadInto`.
+ * One Adam step on one prepared batch; `whileWaiting` runs when the main thread's own shard is
+ * done. On return the shared weights hold the updated values; the main thread's model gets them
+ * at the start of the next step (after the workers have their tasks) or from `parameters.loadInto`.
  */
-async function trainStep(step: DataParallelStep, batch: ImageSet, dropout: Rng, adamStep: number): Promise<StepResult> {
+async function trainStep(step: DataParallelStep, batch: PreparedBatch, whileWaiting: () => void): Promise<StepResult> {
   const { model, parameters, adam, pool } = step;
-  const masks = dropoutMasks(model, batch.count, dropout);
-  const shards = splitBatch(batch, masks, parameters.participants);
+  const { shards, count, adamStep } = batch;
   const variables = trainableVariables(model);
   // The workers compute their shards while the main thread computes the first.
   const remote = pool && shards.length > 1 ? pool.computeGradients(shards.slice(1)) : Promise.resolve([]);
@@ -209,6 +229,7 @@ async function trainStep(step: DataParallelStep, batch: ImageSet, dropout: Rng, 
   const local = batchGradients(model, shards[0], shards[0].masks);
   parameters.storeGradients(0, variables, local.grads);
   tf.dispose(local.grads);
+  whileWaiting();
   let { lossSum, correct } = local;
   for (const shard of await remote) {
     lossSum += shard.lossSum;
@@ -217,8 +238,8 @@ async function trainStep(step: DataParallelStep, batch: ImageSet, dropout: Rng, 
   // A batch smaller than the participant count leaves the last gradient vectors unused: zero them.
   for (let p = shards.length; p < parameters.participants; p++) parameters.gradients[p].fill(0);
   // Gradients of the summed loss, added in participant order -> mean over the batch, as Keras does.
-  const remoteUpdate = pool ? pool.update(adamStep, batch.count) : Promise.resolve();
-  adam.apply(parameters.weights, parameters.gradients, batch.count, adamStep);
+  const remoteUpdate = pool ? pool.update(adamStep, count) : Promise.resolve();
+  adam.apply(parameters.weights, parameters.gradients, count, adamStep);
   await remoteUpdate;
   return { lossSum, correct };
 }

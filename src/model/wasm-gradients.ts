@@ -92,6 +92,17 @@ function transposed(backend: BackendWasm, m: TensorInfo, rows: number, cols: num
   return out;
 }
 
+let scratchBuffer = new Float32Array(0);
+
+/**
+ * A reused JS-side buffer of at least n floats (contents undefined). Each training step would
+ * otherwise allocate megabytes of large-object space here, and V8 answers with full GCs.
+ */
+function scratch(n: number): Float32Array {
+  if (scratchBuffer.length < n) scratchBuffer = new Float32Array(n);
+  return scratchBuffer;
+}
+
 function matMul(backend: BackendWasm, a: TensorInfo, b: TensorInfo): TensorInfo {
   return plainMatMul({ inputs: { a, b }, backend, attrs: { transposeA: false, transposeB: false } });
 }
@@ -278,7 +289,7 @@ function conv2dBackpropFilter(args: {
   const positions = batchSize * outHeight * outWidth;
 
   // x in [c][n][h][w] order first, so each im2col row is filled from contiguous runs.
-  const planar = new Float32Array(x.shape[0] * inHeight * inWidth * inChannels);
+  const planar = scratch(x.shape[0] * inHeight * inWidth * inChannels);
   {
     const src = f32(backend, x);
     const pixels = batchSize * inHeight * inWidth;

@@ -45,6 +45,8 @@ async function main() {
   log(describeEngine(engine));
   let timedFrom = 0;
   let timedImages = 0;
+  let stepStart = 0;
+  const stepMs = [];
   const result = await trainClassifier({
     architecture: 'simple_cnn',
     numClasses: 10,
@@ -56,14 +58,23 @@ async function main() {
     backend: engine.backend,
     workers: args.workers === undefined ? undefined : Number(args.workers),
     onBatch: (p) => {
-      if (p.batch === warmup) timedFrom = performance.now();
-      if (p.batch > warmup) timedImages += batchSize;
+      const now = performance.now();
+      if (p.batch === warmup) timedFrom = now;
+      if (p.batch > warmup) {
+        timedImages += batchSize;
+        stepMs.push(now - stepStart);
+      }
+      stepStart = now;
       if (p.batch % 10 === 0) log(`step ${p.batch}/${p.batches}: ${p.imagesPerSecond.toFixed(0)} img/s (running)`);
     },
   });
   const seconds = (performance.now() - timedFrom) / 1000;
   const peakRssMb = process.resourceUsage().maxRSS / 1024;
   log(`${steps - warmup} timed steps of batch ${batchSize} with ${result.workers} worker(s) in ${seconds.toFixed(2)} s`);
+  // A long tail over the median means other load on the machine (or GC pauses), not the engine.
+  const sorted = [...stepMs].sort((a, b) => a - b);
+  const at = (q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))].toFixed(1);
+  log(`step ms: min ${at(0)} median ${at(0.5)} p90 ${at(0.9)} max ${at(1)}`);
   log(`train_img_per_s=${(timedImages / seconds).toFixed(0)} peak_rss_mb=${peakRssMb.toFixed(0)} backend=${engine.backend}`);
   result.model.dispose();
 }

@@ -21,8 +21,21 @@ export function buildProgram(): Command {
   return program;
 }
 
+let pipeHandled = false;
+
+/** `mldeploy ... | head`: a reader that stops early is not a failure, so stop quietly (exit 0). */
+function exitQuietlyWhenReaderCloses(): void {
+  if (pipeHandled) return;
+  pipeHandled = true;
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    process.exit(0);
+  });
+}
+
 /** Runs the CLI; maps usage errors to exit 2 and other failures to exit 1 with one line. */
 export async function main(argv: string[]): Promise<void> {
+  exitQuietlyWhenReaderCloses();
   const program = buildProgram();
   try {
     await program.parseAsync(argv);

@@ -2,6 +2,7 @@
  * The CLI as a user meets it, run in-process through main(): help, usage errors (exit 2, one
  * line), runtime failures (exit 1, no stack unless --verbose), and two identical train runs.
  */
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -146,5 +147,21 @@ describe('mldeploy train end to end', () => {
     // Same epoch-line text too (timings aside).
     const epochLine = (s: string) => /^epoch 1\/1: (.*), \d+ img\/s/m.exec(s)![1];
     expect(epochLine(second.stdout)).toBe(epochLine(first.stdout));
+  });
+});
+
+describe('mldeploy ... | head', () => {
+  it('stops quietly with exit 0 when the reader closes the pipe early', async () => {
+    const child = spawn(process.execPath, ['-r', './scripts/ts-register.js', 'test/helpers/mldeploy-from-sources.ts', 'train', '--help'], {
+      cwd: path.resolve(__dirname, '..'),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    // Closed before the CLI has written anything, so its first write meets EPIPE.
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    expect(stderr).not.toMatch(/EPIPE|Error/);
+    expect(code).toBe(0);
   });
 });

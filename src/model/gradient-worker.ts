@@ -24,12 +24,14 @@ async function main(): Promise<void> {
     try {
       if (request.kind === 'gradients') {
         parameters.loadInto(variables);
-        const { grads, lossSum, correct } = batchGradients(model, request.shard, request.shard.masks);
+        const transposed = parameters.loadTransposed(variables);
+        const { grads, lossSum, correct } = batchGradients(model, request.shard, request.shard.masks, transposed);
+        tf.dispose([...transposed.values()]);
         parameters.storeGradients(setup.participant, variables, grads);
         tf.dispose(grads);
         port.postMessage({ lossSum, correct });
       } else {
-        adam.apply(parameters.weights, parameters.gradients, request.divisor, request.step);
+        parameters.applyUpdate(setup.participant, adam, request.divisor, request.step);
         port.postMessage({ updated: true });
       }
     } catch (err) {

@@ -15,42 +15,60 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { sliceBounds } from './adam';
+import { sliceBounds, type AdamSlice } from './adam';
 import type { ArchitectureName } from './architectures';
 import type { EngineName } from './engine';
 
 /** Shared buffers of a data-parallel run; structured-cloneable, so workers attach to the same memory. */
 export interface SharedParametersLayout {
-  /** Element count of each trainable weight, in model.trainableWeights order. */
-  sizes: number[];
+  /** Shape of each trainable weight, in model.trainableWeights order. */
+  shapes: number[][];
   weights: SharedArrayBuffer;
   /** One gradient vector per participant. */
   gradients: SharedArrayBuffer[];
+  /** Transposed copies of the large 2-D weights (dense kernels), kept current with the weights. */
+  transposed: { variable: number; buffer: SharedArrayBuffer }[];
 }
+
+/**
+ * 2-D weights of at least this many elements get a transposed copy. XNNPACK repacks a matmul's
+ * right-hand operand whenever its tensor is new, as the weights are every step: for SimpleCNN's
+ * 4096x512 dense kernel that took longer than the product itself. With W^T at hand, the forward
+ * product is computed as (W^T x^T)^T, where only the small x^T is packed.
+ */
+export const TRANSPOSED_MIN_SIZE = 65_536;
 
 export class SharedParameters {
   readonly weights: Float32Array;
   readonly gradients: Float32Array[];
   private readonly weightViews: Float32Array[];
   private readonly gradientViews: Float32Array[][];
+  private readonly offsets: number[];
 
   constructor(readonly layout: SharedParametersLayout) {
+    const sizes = layout.shapes.map(sizeOf);
+    this.offsets = sizes.map((_, i) => sizes.slice(0, i).reduce((a, b) => a + b, 0));
     this.weights = new Float32Array(layout.weights);
     this.gradients = layout.gradients.map((buffer) => new Float32Array(buffer));
-    this.weightViews = splitViews(layout.weights, layout.sizes);
-    this.gradientViews = layout.gradients.map((buffer) => splitViews(buffer, layout.sizes));
+    this.weightViews = splitViews(layout.weights, sizes);
+    this.gradientViews = layout.gradients.map((buffer) => splitViews(buffer, sizes));
   }
 
   /** Buffers for `participants` threads, the weights initialised from `variables`. */
-  static fromVariables(variables: tf.Variable[], participants: number): SharedParameters {
-    const sizes = variables.map((v) => v.size);
-    const total = sizes.reduce((a, b) => a + b, 0);
+  static fromVariables(variables: tf.Variable[], participants: number, transposedMinSize = TRANSPOSED_MIN_SIZE): SharedParameters {
+    const shapes = variables.map((v) => v.shape);
+    const total = variables.reduce((sum, v) => sum + v.size, 0);
     const params = new SharedParameters({
-      sizes,
+      shapes,
       weights: new SharedArrayBuffer(total * 4),
       gradients: Array.from({ length: participants }, () => new SharedArrayBuffer(total * 4)),
+      transposed: variables
+        .map((v, variable) => ({ v, variable }))
+        .filter(({ v }) => v.rank === 2 && v.size >= transposedMinSize)
+        .map(({ v, variable }) => ({ variable, buffer: new SharedArrayBuffer(v.size * 4) })),
     });
     variables.forEach((v, i) => params.weightViews[i].set(v.dataSync() as Float32Array));
+    for (let p = 0; p < participants; p++) params.refreshTransposed(p);
     return params;
   }
 
@@ -71,11 +89,72 @@ export class SharedParameters {
     tf.tidy(() => variables.forEach((v, i) => v.assign(tf.tensor(this.weightViews[i], v.shape))));
   }
 
+  /** Fresh tensors of the transposed copies, keyed by the variable they transpose (caller disposes). */
+  loadTransposed(variables: tf.Variable[]): TransposedWeights {
+    const loaded: TransposedWeights = new Map();
+    for (const { variable, buffer } of this.layout.transposed) {
+      const [rows, cols] = this.layout.shapes[variable];
+      loaded.set(variables[variable], tf.tensor2d(new Float32Array(buffer), [cols, rows]));
+    }
+    return loaded;
+  }
+
+  /**
+   * `participant`'s share of Adam step `step` (gradient = sum of all gradient vectors / divisor),
+   * then its part of the transposed copies.
+   */
+  applyUpdate(participant: number, adam: AdamSlice, divisor: number, step: number): void {
+    adam.apply(this.weights, this.gradients, divisor, step);
+    this.refreshTransposed(participant);
+  }
+
+  /** Rewrites the transposed copies where they overlap `participant`'s slice. */
+  private refreshTransposed(participant: number): void {
+    const [start, end] = this.slice(participant);
+    for (const { variable, buffer } of this.layout.transposed) {
+      const [rows, cols] = this.layout.shapes[variable];
+      const offset = this.offsets[variable];
+      const from = Math.max(start, offset) - offset;
+      const to = Math.min(end, offset + rows * cols) - offset;
+      if (from < to) transposeRange(this.weightViews[variable], rows, cols, new Float32Array(buffer), from, to);
+    }
+  }
+
   /** Writes `participant`'s gradients (keyed by variable name) to its shared vector. */
   storeGradients(participant: number, variables: tf.Variable[], grads: tf.NamedTensorMap): void {
     const views = this.gradientViews[participant];
     variables.forEach((v, i) => views[i].set(tensorValues(grads[v.name])));
   }
+}
+
+/** Transposed copies of some weights, by the variable they transpose. */
+export type TransposedWeights = Map<tf.Variable, tf.Tensor2D>;
+
+/**
+ * dst[c][r] = src[r][c] for the row-major positions r * cols + c in [from, to), in 64x64 blocks
+ * (reads strided, writes contiguous) so both sides stay in cache.
+ */
+function transposeRange(src: Float32Array, rows: number, cols: number, dst: Float32Array, from: number, to: number): void {
+  const block = 64;
+  const firstRow = Math.floor(from / cols);
+  const endRow = Math.floor((to - 1) / cols) + 1;
+  for (let r0 = firstRow; r0 < endRow; r0 += block) {
+    const r1 = Math.min(r0 + block, endRow);
+    for (let c0 = 0; c0 < cols; c0 += block) {
+      const c1 = Math.min(c0 + block, cols);
+      for (let c = c0; c < c1; c++) {
+        const column = c * rows;
+        for (let r = r0; r < r1; r++) {
+          const i = r * cols + c;
+          if (i >= from && i < to) dst[column + r] = src[i];
+        }
+      }
+    }
+  }
+}
+
+function sizeOf(shape: number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
 }
 
 export interface WorkerSetup {

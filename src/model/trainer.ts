@@ -13,7 +13,8 @@ import { CHANNELS, IMAGE_SIZE, PIXELS_PER_IMAGE, normalizePixels } from '../prep
 import { buildModel, type ArchitectureName } from './architectures';
 import { AdamSlice } from './adam';
 import { initEngine, type BackendChoice, type EngineName } from './engine';
-import { GradientWorkerPool, SharedParameters, type ShardTask } from './gradient-workers';
+import { denseFromTransposed } from './dense-forward';
+import { GradientWorkerPool, SharedParameters, type ShardTask, type TransposedWeights } from './gradient-workers';
 
 export interface EpochRecord {
   epoch: number;
@@ -226,7 +227,9 @@ async function trainStep(step: DataParallelStep, batch: PreparedBatch, whileWait
   // The workers compute their shards while the main thread computes the first.
   const remote = pool && shards.length > 1 ? pool.computeGradients(shards.slice(1)) : Promise.resolve([]);
   parameters.loadInto(variables);
-  const local = batchGradients(model, shards[0], shards[0].masks);
+  const transposed = parameters.loadTransposed(variables);
+  const local = batchGradients(model, shards[0], shards[0].masks, transposed);
+  tf.dispose([...transposed.values()]);
   parameters.storeGradients(0, variables, local.grads);
   tf.dispose(local.grads);
   whileWaiting();
@@ -239,7 +242,7 @@ async function trainStep(step: DataParallelStep, batch: PreparedBatch, whileWait
   for (let p = shards.length; p < parameters.participants; p++) parameters.gradients[p].fill(0);
   // Gradients of the summed loss, added in participant order -> mean over the batch, as Keras does.
   const remoteUpdate = pool ? pool.update(adamStep, count) : Promise.resolve();
-  adam.apply(parameters.weights, parameters.gradients, count, adamStep);
+  parameters.applyUpdate(0, adam, count, adamStep);
   await remoteUpdate;
   return { lossSum, correct };
 }
@@ -266,18 +269,20 @@ function splitBatch(batch: ImageSet, masks: Float32Array[], parts: number): Shar
 /**
  * Forward pass in training mode, summed loss, and the gradient of the summed loss for every
  * trainable weight (keyed by variable name). Dropout uses the given masks, one row per image,
- * so splitting a batch across workers applies exactly the same masks.
+ * so splitting a batch across workers applies exactly the same masks. Dense layers whose kernel
+ * has an entry in `transposed` compute their product from it (same values, faster on wasm).
  */
 export function batchGradients(
   model: tf.LayersModel,
   batch: ImageSet,
   masks: Float32Array[],
+  transposed: TransposedWeights = new Map(),
 ): StepResult & { grads: tf.NamedTensorMap } {
   const x = tf.tensor4d(normalizePixels(batch.pixels), [batch.count, IMAGE_SIZE, IMAGE_SIZE, CHANNELS]);
   const labels = tf.tensor1d(batch.labels, 'int32');
   let predictions: tf.Tensor | undefined;
   const { value, grads } = tf.variableGrads(() => {
-    const probs = forwardTraining(model, x, masks) as tf.Tensor2D;
+    const probs = forwardTraining(model, x, masks, transposed) as tf.Tensor2D;
     predictions = tf.keep(probs.argMax(1));
     return crossEntropySum(probs, labels, probs.shape[1]);
   }, trainableVariables(model));
@@ -291,7 +296,7 @@ function trainableVariables(model: tf.LayersModel): tf.Variable[] {
   return model.trainableWeights.map((w) => w.read() as tf.Variable);
 }
 
-function forwardTraining(model: tf.LayersModel, x: tf.Tensor, masks: Float32Array[]): tf.Tensor {
+function forwardTraining(model: tf.LayersModel, x: tf.Tensor, masks: Float32Array[], transposed: TransposedWeights): tf.Tensor {
   let h = x;
   let dropoutIndex = 0;
   for (const layer of model.layers) {
@@ -299,7 +304,7 @@ function forwardTraining(model: tf.LayersModel, x: tf.Tensor, masks: Float32Arra
       const mask = masks[dropoutIndex++];
       h = tf.mul(h, tf.tensor(mask, h.shape));
     } else {
-      h = layer.apply(h, { training: true }) as tf.Tensor;
+      h = denseFromTransposed(layer, h, transposed) ?? (layer.apply(h, { training: true }) as tf.Tensor);
     }
   }
   return h;

@@ -1,11 +1,10 @@
 /** Worker thread of GradientWorkerPool: one model replica and one slice of the Adam update. */
-import * as tf from '@tensorflow/tfjs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { AdamSlice } from './adam';
 import { buildModel } from './architectures';
 import { initEngine } from './engine';
 import { SharedParameters, type WorkerRequest, type WorkerSetup } from './gradient-workers';
-import { batchGradients } from './trainer';
+import { shardGradients } from './trainer';
 
 async function main(): Promise<void> {
   const setup = workerData as WorkerSetup;
@@ -17,19 +16,12 @@ async function main(): Promise<void> {
     return;
   }
   const model = buildModel(setup.architecture, setup.numClasses, setup.seed);
-  const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
   const parameters = new SharedParameters(setup.parameters);
   const adam = new AdamSlice(...parameters.slice(setup.participant), { learningRate: setup.learningRate });
   port.on('message', (request: WorkerRequest) => {
     try {
       if (request.kind === 'gradients') {
-        parameters.loadInto(variables);
-        const transposed = parameters.loadTransposed(variables);
-        const { grads, lossSum, correct } = batchGradients(model, request.shard, request.shard.masks, transposed);
-        tf.dispose([...transposed.values()]);
-        parameters.storeGradients(setup.participant, variables, grads);
-        tf.dispose(grads);
-        port.postMessage({ lossSum, correct });
+        port.postMessage(shardGradients(model, parameters, setup.participant, request.shard));
       } else {
         parameters.applyUpdate(setup.participant, adam, request.divisor, request.step);
         port.postMessage({ updated: true });

@@ -223,15 +223,9 @@ function prepareBatch(step: DataParallelStep, batch: ImageSet, dropout: Rng, ada
 async function trainStep(step: DataParallelStep, batch: PreparedBatch, whileWaiting: () => void): Promise<StepResult> {
   const { model, parameters, adam, pool } = step;
   const { shards, count, adamStep } = batch;
-  const variables = trainableVariables(model);
   // The workers compute their shards while the main thread computes the first.
   const remote = pool && shards.length > 1 ? pool.computeGradients(shards.slice(1)) : Promise.resolve([]);
-  parameters.loadInto(variables);
-  const transposed = parameters.loadTransposed(variables);
-  const local = batchGradients(model, shards[0], shards[0].masks, transposed);
-  tf.dispose([...transposed.values()]);
-  parameters.storeGradients(0, variables, local.grads);
-  tf.dispose(local.grads);
+  const local = shardGradients(model, parameters, 0, shards[0]);
   whileWaiting();
   let { lossSum, correct } = local;
   for (const shard of await remote) {
@@ -264,6 +258,21 @@ function splitBatch(batch: ImageSet, masks: Float32Array[], parts: number): Shar
     });
   }
   return shards;
+}
+
+/**
+ * One participant's part of a step, in the main thread or a worker: load the shared weights into
+ * its replica, compute its shard's gradients and write them to its shared gradient vector.
+ */
+export function shardGradients(model: tf.LayersModel, parameters: SharedParameters, participant: number, shard: ShardTask): StepResult {
+  const variables = trainableVariables(model);
+  parameters.loadInto(variables);
+  const transposed = parameters.loadTransposed(variables);
+  const { grads, lossSum, correct } = batchGradients(model, shard, shard.masks, transposed);
+  tf.dispose([...transposed.values()]);
+  parameters.storeGradients(participant, variables, grads);
+  tf.dispose(grads);
+  return { lossSum, correct };
 }
 
 /**

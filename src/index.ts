@@ -7,8 +7,8 @@ export { loadModelVersion, resolveModelDir, readMetadata } from './model/artifac
 export type { ModelMetadata } from './model/metadata';
 export { initEngine } from './model/engine';
 export type { EngineInfo, BackendChoice } from './model/engine';
-export { startServer } from './serve';
-export type { StartServerOptions, RunningServer } from './serve';
+export { startServer, readPredictionLog } from './serve';
+export type { StartServerOptions, RunningServer, PredictionRecord } from './serve';
 export { runDrift } from './drift/runner';
 export { decodeImageToRgb32, toInputTensor, PREPROCESSING } from './preprocess';
 export { MldeployError, UsageError, DataError, ModelError } from './errors';

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { parseDriftResult } from '../src/drift/result';
 import { runDrift } from '../src/drift/runner';
 import { encodePng } from '../src/preprocess';
-import { RunningServer, startServer } from '../src/serve';
+import { readPredictionLog, RunningServer, startServer } from '../src/serve';
 import { runCli, writeCifar100Binary, writeCifar10Binary } from './helpers/drift-fixtures';
 import { createModelFixture, syntheticImages } from './helpers/model-fixture';
 
@@ -91,8 +91,9 @@ describe('mldeploy drift --url (in-process server)', () => {
     expect(result.gate).toEqual({ rules: ['psi>1000'], passed: true, failures: [], skipped: [] });
 
     // The prediction log shows the images arrived through the public /predict route.
-    const logged = readFileSync(path.join(tmp, 'logs', 'predictions.jsonl'), 'utf8').trim().split('\n');
+    const logged = readPredictionLog(path.join(tmp, 'logs', 'predictions.jsonl'));
     expect(logged.length).toBeGreaterThanOrEqual(4 * SAMPLES);
+    expect(new Set(logged.map((r) => r.route))).toEqual(new Set(['predict']));
   });
 
   it('fails the gate with exit 1, naming rule, scenario and value on stderr and in the reports', async () => {

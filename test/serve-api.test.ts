@@ -7,7 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import request from 'supertest';
 import { encodeJpeg, encodePng } from '../src/preprocess';
-import { RunningServer, startServer, MAX_BATCH_IMAGES, PredictionRecord } from '../src/serve';
+import { RunningServer, startServer, MAX_BATCH_IMAGES, readPredictionLog } from '../src/serve';
 import { CIFAR10_CLASSES, createModelFixture, syntheticImages } from './helpers/model-fixture';
 import { handMadePng } from './helpers/png';
 
@@ -263,10 +263,10 @@ describe('mldeploy serve HTTP API', () => {
     it('appends one JSON line per prediction with the documented fields', async () => {
       await api().post('/predict-file').attach('file', pngs[4], 'x.png').expect(200);
       await server.close(); // flushes the log; later tests reopen nothing
-      const lines = fs.readFileSync(path.join(logDir, 'predictions.jsonl'), 'utf8').trim().split('\n');
-      const records = lines.map((line) => JSON.parse(line) as PredictionRecord);
+      // Every line passes the file's contract (schema_version and all fields, nothing extra).
+      const records = readPredictionLog(path.join(logDir, 'predictions.jsonl'));
       const last = records[records.length - 1];
-      expect(Object.keys(last).sort()).toEqual(['confidence', 'input_sha256', 'latency_ms', 'model_version', 'predicted_class', 'route', 'timestamp']);
+      expect(Object.keys(last).sort()).toEqual(['confidence', 'input_sha256', 'latency_ms', 'model_version', 'predicted_class', 'route', 'schema_version', 'timestamp']);
       expect(last).toMatchObject({ model_version: server.version, route: 'predict-file' });
       expect(last.input_sha256).toBe(require('node:crypto').createHash('sha256').update(pngs[4]).digest('hex'));
       expect(CIFAR10_CLASSES).toContain(last.predicted_class);

@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { encodePng } from '../src/preprocess';
+import { readPredictionLog } from '../src/serve';
 import { createModelFixture, syntheticImages } from './helpers/model-fixture';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -85,8 +86,7 @@ describe('mldeploy serve process', () => {
     expect(response.status).toBe(200);
     expect(response.body.predictions).toHaveLength(64);
     expect(await server.exited).toBe(0);
-    const lines = fs.readFileSync(path.join(logDir, 'predictions.jsonl'), 'utf8').trim().split('\n');
-    expect(lines).toHaveLength(65);
+    expect(readPredictionLog(path.join(logDir, 'predictions.jsonl'))).toHaveLength(65);
     await expect(fetch(server.url + '/ping')).rejects.toThrow();
   });
 
@@ -102,7 +102,7 @@ describe('mldeploy serve process', () => {
     expect(metrics).toMatch(/mldeploy_model_info\{[^}]+\} 1\n/);
     server.child.kill('SIGTERM');
     expect(await server.exited).toBe(0);
-    expect(fs.readFileSync(path.join(logDir, 'predictions.jsonl'), 'utf8').trim().split('\n')).toHaveLength(40);
+    expect(readPredictionLog(path.join(logDir, 'predictions.jsonl'))).toHaveLength(40);
   });
 
   it('exits 1 with one clear line when the model is missing or corrupt', async () => {

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { PIXELS_PER_IMAGE } from '../src/preprocess';
-import { formatRecord, PredictionRecord, RotatingFileSink } from '../src/serve/prediction-log';
+import { formatRecord, PredictionRecord, readPredictionLog, RotatingFileSink } from '../src/serve/prediction-log';
 import { BatchingPredictor } from '../src/serve/predictor';
 import { ModelRepository } from '../src/serve/repository';
 import { createModelFixture, syntheticImages } from './helpers/model-fixture';
@@ -69,7 +69,7 @@ describe('BatchingPredictor', () => {
 });
 
 describe('RotatingFileSink', () => {
-  const record: PredictionRecord = {
+  const record: Omit<PredictionRecord, 'schema_version'> = {
     timestamp: '2025-01-01T00:00:00.000Z',
     model_version: 'v1_2025_01_01',
     predicted_class: 'cat',
@@ -86,11 +86,30 @@ describe('RotatingFileSink', () => {
     for (let i = 0; i < 10; i++) sink.append(formatRecord({ ...record, latency_ms: i }));
     await sink.close();
     await new Promise((resolve) => setTimeout(resolve, 20)); // rotated streams finish closing
-    const read = (name: string) => fs.readFileSync(path.join(logDir, name), 'utf8').trim().split('\n').map((l) => JSON.parse(l).latency_ms);
+    const read = (name: string) => readPredictionLog(path.join(logDir, name)).map((r) => r.latency_ms);
     expect(fs.readdirSync(logDir).sort()).toEqual(['predictions.jsonl', 'predictions.jsonl.1', 'predictions.jsonl.2']);
     expect(read('predictions.jsonl')).toEqual([9]);
     expect(read('predictions.jsonl.1')).toEqual([6, 7, 8]);
     expect(read('predictions.jsonl.2')).toEqual([3, 4, 5]);
+    fs.rmSync(logDir, { recursive: true, force: true });
+  });
+
+  it('writes lines the reader validates, and the reader names the first bad line', () => {
+    const logDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mldeploy-serve-log-'));
+    const file = path.join(logDir, 'predictions.jsonl');
+    fs.writeFileSync(file, formatRecord(record) + formatRecord({ ...record, route: 'predict-file' }));
+    expect(readPredictionLog(file)).toEqual([
+      { schema_version: 1, ...record },
+      { schema_version: 1, ...record, route: 'predict-file' },
+    ]);
+    const bad = (line: string) => {
+      fs.writeFileSync(file, formatRecord(record) + line + '\n');
+      return () => readPredictionLog(file);
+    };
+    expect(bad('{"truncated": ')).toThrow(`${file} line 2 is not JSON`);
+    expect(bad(formatRecord({ ...record, confidence: 1.5 }).trim())).toThrow(`${file} line 2 is invalid at "confidence"`);
+    expect(bad(JSON.stringify({ ...record, schema_version: 2 }))).toThrow(/line 2 is invalid at "schema_version"/);
+    expect(bad(JSON.stringify(record))).toThrow(/line 2 is invalid at "schema_version"/);
     fs.rmSync(logDir, { recursive: true, force: true });
   });
 

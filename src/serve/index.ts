@@ -6,7 +6,7 @@ export type { StartServerOptions, RunningServer, ServerParts } from './server';
 export { runServe } from './runtime';
 export type { ServeOptions, ServeEvents, ReadyInfo } from './runtime';
 export { MAX_BATCH_IMAGES, MAX_JSON_BYTES, MAX_FILE_BYTES } from './inputs';
-export { PREDICTION_LOG_FILE } from './prediction-log';
+export { PREDICTION_LOG_FILE, readPredictionLog } from './prediction-log';
 export type { PredictionRecord } from './prediction-log';
 export { DEFAULT_BATCHING } from './predictor';
 export type { BatchingOptions } from './predictor';

@@ -1,20 +1,53 @@
 /**
  * predictions.jsonl: one JSON line per prediction, appended through a write stream and rotated by
- * size (predictions.jsonl -> .1 -> .2 ...). The record type is the file's contract.
+ * size (predictions.jsonl -> .1 -> .2 ...). The zod schema is the file's contract: lines carry
+ * its `schema_version`, and readers validate every line against it.
  */
-import { createWriteStream, existsSync, mkdirSync, openSync, renameSync, rmSync, statSync, WriteStream } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, WriteStream } from 'node:fs';
 import * as path from 'node:path';
+import { z } from 'zod';
+import { DataError } from '../errors';
+import { describeInvalid } from '../util/validation';
 
 export const PREDICTION_LOG_FILE = 'predictions.jsonl';
+export const PREDICTION_LOG_SCHEMA_VERSION = 1;
 
-export interface PredictionRecord {
-  timestamp: string;
-  model_version: string;
-  predicted_class: string;
-  confidence: number;
-  latency_ms: number;
-  input_sha256: string;
-  route: string;
+const predictionRecordSchema = z
+  .object({
+    schema_version: z.literal(PREDICTION_LOG_SCHEMA_VERSION),
+    timestamp: z.string().datetime(),
+    model_version: z.string().min(1),
+    predicted_class: z.string().min(1),
+    confidence: z.number().min(0).max(1),
+    latency_ms: z.number().nonnegative(),
+    input_sha256: z.string().regex(/^[0-9a-f]{64}$/),
+    route: z.string().min(1),
+  })
+  .strict();
+
+export type PredictionRecord = z.infer<typeof predictionRecordSchema>;
+
+/**
+ * Every line of a predictions.jsonl file (or a rotated .N one), validated. The error names the
+ * file and line of the first bad one.
+ */
+export function readPredictionLog(file: string): PredictionRecord[] {
+  const lines = readFileSync(file, 'utf8').split('\n');
+  const records: PredictionRecord[] = [];
+  lines.forEach((line, i) => {
+    if (line.trim() === '') return;
+    const where = `${file} line ${i + 1}`;
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch {
+      throw new DataError(`${where} is not JSON`);
+    }
+    const parsed = predictionRecordSchema.safeParse(value);
+    if (!parsed.success) throw new DataError(describeInvalid(where, parsed.error));
+    records.push(parsed.data);
+  });
+  return records;
 }
 
 export interface RotationOptions {
@@ -32,8 +65,8 @@ export interface PredictionSink {
   close(): Promise<void>;
 }
 
-export function formatRecord(record: PredictionRecord): string {
-  return JSON.stringify(record) + '\n';
+export function formatRecord(record: Omit<PredictionRecord, 'schema_version'>): string {
+  return JSON.stringify({ schema_version: PREDICTION_LOG_SCHEMA_VERSION, ...record }) + '\n';
 }
 
 export class RotatingFileSink implements PredictionSink {

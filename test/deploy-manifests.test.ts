@@ -6,13 +6,17 @@
 import { Copy, DockerfileParser } from 'dockerfile-ast';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
+import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
+import pino from 'pino';
+import { openServerLog, SERVER_LOG_FILE } from '../src/serve';
 import {
   composeSchemaErrors,
   dockerfileProblems,
   filesUnder,
   kubernetesSchemaErrors,
   kubernetesTypeImport,
+  logrotateDebug,
   parseYamlDocuments,
   parseYamlFile,
   readText,
@@ -126,6 +130,57 @@ describe('systemd unit', () => {
     const env = readText(repoPath('deploy/systemd/mldeploy.env.example'));
     for (const key of ['HOST', 'PORT', 'MLDEPLOY_MODEL', 'MLDEPLOY_API_KEY']) expect(env).toMatch(new RegExp(`^#?${key}=`, 'm'));
     expect(value('ExecStart')).toContain('--model ${MLDEPLOY_MODEL}');
+  });
+});
+
+describe('logrotate rules for server.log', () => {
+  const rules = readText(repoPath('deploy/systemd/mldeploy.logrotate'));
+  const unit = readText(repoPath('deploy/systemd/mldeploy.service'));
+
+  it('rotate the file the systemd unit makes serve write, as the service user', () => {
+    const logDir = unit.match(/--log-dir (\S+)/)![1];
+    expect(rules).toContain(`${path.posix.join(logDir, SERVER_LOG_FILE)} {`);
+    expect(unit).toMatch(new RegExp(`^LogsDirectory=${path.posix.basename(logDir)}$`, 'm'));
+    expect(rules).toMatch(/^\s+su mldeploy mldeploy$/m);
+    expect(rules).toMatch(/^\s+copytruncate$/m);
+  });
+
+  const localCopy = (text: string) => {
+    const group = spawnSync('id', ['-gn'], { encoding: 'utf8' }).stdout.trim();
+    return text.replace('/var/log/mldeploy/', `${scratch}/`).replace('su mldeploy mldeploy', `su ${os.userInfo().username} ${group}`);
+  };
+  const debug = logrotateDebug(writeScratch('logrotate.conf', localCopy(rules)), path.join(scratch, 'logrotate.state'));
+  const itWithLogrotate = debug.available ? it : it.skip;
+
+  itWithLogrotate('parse cleanly with logrotate, which flags a broken copy', () => {
+    expect(debug.output).not.toMatch(/error:/);
+    const misspelt = localCopy(rules).replace(/^(\s+)copytruncate$/m, '$1copytruncat');
+    const broken = logrotateDebug(writeScratch('broken.conf', misspelt), path.join(scratch, 'broken.state'));
+    expect(broken.output).toMatch(/unknown option 'copytruncat'/);
+  });
+
+  it('copytruncate under a running logger: later lines restart at the top of server.log, earlier ones are in the copy', async () => {
+    const logDir = fs.mkdtempSync(path.join(scratch, 'serverlog-'));
+    const destination = openServerLog(logDir);
+    await new Promise((resolve) => destination.once('ready', resolve));
+    const logger = pino({ base: null, timestamp: false }, destination);
+    for (let i = 0; i < 3; i++) logger.info({ request: i }, 'before');
+    destination.flushSync();
+    const file = path.join(logDir, SERVER_LOG_FILE);
+    // What copytruncate does.
+    fs.copyFileSync(file, `${file}.1`);
+    fs.truncateSync(file, 0);
+    for (let i = 3; i < 5; i++) logger.info({ request: i }, 'after');
+    destination.flushSync();
+    const lines = (f: string) => fs.readFileSync(f, 'utf8').trim().split('\n').map((l) => JSON.parse(l).request);
+    // Append mode: no hole of NUL bytes where the old content was, every line parses.
+    expect(fs.readFileSync(file, 'utf8')[0]).toBe('{');
+    expect(lines(file)).toEqual([3, 4]);
+    expect(lines(`${file}.1`)).toEqual([0, 1, 2]);
+    await new Promise((resolve) => {
+      destination.once('close', resolve);
+      destination.end();
+    });
   });
 });
 

@@ -20,6 +20,15 @@ export const DEFAULT_HOST = '127.0.0.1';
 export const DEFAULT_LOG_DIR = 'logs';
 export const DEFAULT_MODEL_NAME = 'default';
 export const SERVER_LOG_FILE = 'server.log';
+
+/**
+ * <logDir>/server.log for pino, written in 4 KB chunks. Opened in append mode (pino's default),
+ * which is what lets logrotate's copytruncate rotate it under running processes
+ * (deploy/systemd/mldeploy.logrotate).
+ */
+export function openServerLog(logDir: string): ReturnType<typeof pino.destination> {
+  return pino.destination({ dest: path.join(logDir, SERVER_LOG_FILE), sync: false, mkdir: true, minLength: 4096 });
+}
 /** How long a graceful stop waits for in-flight requests before closing their connections. */
 const DRAIN_TIMEOUT_MS = 10_000;
 
@@ -88,7 +97,7 @@ export async function createServerParts(options: StartServerOptions): Promise<Se
   metrics.setModel(served.version, served.metadata.model_type, engine.backend);
   const predictor = new BatchingPredictor(repository, { ...DEFAULT_BATCHING, ...options.batching }, (size) => metrics.batchSize.observe(size));
   const predictionLog = options.cluster?.predictionSink ?? new BufferedSink(new RotatingFileSink(logDir, options.rotation));
-  const destination = pino.destination({ dest: path.join(logDir, SERVER_LOG_FILE), sync: false, mkdir: true, minLength: 4096 });
+  const destination = openServerLog(logDir);
   const logger = pino({ level: options.logLevel ?? 'info', base: { pid: process.pid } }, destination);
 
   const reloadHere = async (): Promise<ReloadResult> => {

@@ -94,6 +94,13 @@ export function systemdVerify(unitFile: string): { available: boolean; ok: boole
   return { available: true, ok: result.status === 0 && output === '', output };
 }
 
+/** `logrotate -d` (parse and plan only) of a config: unavailable where logrotate is not installed. */
+export function logrotateDebug(configFile: string, stateFile: string): { available: boolean; output: string } {
+  const result = spawnSync('logrotate', ['-d', '-s', stateFile, configFile], { encoding: 'utf8' });
+  if (result.error) return { available: false, output: result.error.message };
+  return { available: true, output: `${result.stdout}${result.stderr}` };
+}
+
 /**
  * Type-checks values as object literals of the given types, so TypeScript's excess-property
  * check catches misspelt keys that the JSON schemas allow. `imports` is TypeScript source.

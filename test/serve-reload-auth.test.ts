@@ -112,3 +112,44 @@ describe('reload, API key and CORS', () => {
     });
   });
 });
+
+describe('admin routes without an API key', () => {
+  const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mldeploy-serve-admin-'));
+  let server: RunningServer;
+  // An address of this machine that is not loopback, so a request to it arrives from it.
+  const external = Object.values(os.networkInterfaces())
+    .flat()
+    .find((a) => a && a.family === 'IPv4' && !a.internal)?.address;
+  const itWithExternalAddress = external ? it : it.skip;
+
+  beforeAll(async () => {
+    await createModelFixture(path.join(workDir, 'models'), { seed: 2 });
+    server = await startServer({ modelPath: path.join(workDir, 'models'), host: '0.0.0.0', port: 0, logDir: path.join(workDir, 'logs'), logLevel: 'silent' });
+  });
+
+  afterAll(async () => {
+    await server?.close();
+    fs.rmSync(workDir, { recursive: true, force: true });
+  });
+
+  const reloadFrom = (host: string) => fetch(`http://${host}:${new URL(server.url).port}/admin/reload`, { method: 'POST' });
+
+  it('reload for clients on this machine (localhost)', async () => {
+    const res = await reloadFrom('127.0.0.1');
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ status: 'reloaded', changed: false });
+  });
+
+  itWithExternalAddress('refuse other clients with 403 JSON, while predictions stay open', async () => {
+    const res = await reloadFrom(external!);
+    expect(res.status).toBe(403);
+    expect(((await res.json()) as { error: { code: string; message: string } }).error).toMatchObject({ code: 'forbidden', message: expect.stringContaining('--api-key') });
+    const image = (await encodePng(syntheticImages(1, 5))).toString('base64');
+    const predicted = await fetch(`http://${external}:${new URL(server.url).port}/predict`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ image_base64: image }),
+    });
+    expect(predicted.status).toBe(200);
+  });
+});

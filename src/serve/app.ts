@@ -81,6 +81,7 @@ export function createApp(context: ServeContext): express.Express {
     upload.single('file')(req, _res, next);
   };
   const auth = requireApiKey(context.apiKey);
+  const adminAuth = context.apiKey ? auth : requireLocalClient;
 
   app.get('/ping', named('ping'), (_req, res) => {
     res.json({ status: 'healthy', model_loaded: context.repository.loaded });
@@ -165,7 +166,7 @@ export function createApp(context: ServeContext): express.Express {
     res.json({ predictions: predictions.map((p) => Array.from(p.probabilities)) });
   });
 
-  app.post('/admin/reload', named('admin-reload'), auth, async (_req, res) => {
+  app.post('/admin/reload', named('admin-reload'), adminAuth, async (_req, res) => {
     try {
       const result = await context.reload();
       res.json({ status: 'reloaded', ...result });
@@ -277,6 +278,17 @@ function requireApiKey(apiKey: string | undefined) {
     }
     next();
   };
+}
+
+const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
+
+/**
+ * Admin routes without an API key answer clients on this machine only, as TorchServe's
+ * management API listens on localhost by default: `--host 0.0.0.0` must not open reloads to all.
+ */
+function requireLocalClient(req: Request, _res: Response, next: NextFunction): void {
+  if (LOOPBACK.has(req.socket.remoteAddress ?? '')) return next();
+  next(new HttpError(403, 'forbidden', 'without --api-key, admin routes are answered for clients on this machine only; set --api-key to use them remotely'));
 }
 
 function requireModelName(context: ServeContext, name: string): void {

@@ -103,9 +103,9 @@ export function openApiDocument(serverVersion: string, modelName: string): objec
       },
       '/admin/reload': {
         post: {
-          summary: 'Reload the model --model points at (a broken model is refused; the old one keeps serving)',
+          summary: 'Reload the model --model points at (a broken model is refused; the old one keeps serving). Without an API key, clients on this machine only (403 otherwise)',
           security: secured,
-          responses: { 200: json({ type: 'object' }), 401: error, 409: error },
+          responses: { 200: json({ type: 'object' }), 401: error, 403: error, 409: error },
         },
       },
       '/metrics': { get: { summary: 'Prometheus metrics', responses: { 200: { content: { 'text/plain': { schema: { type: 'string' } } } } } } },

@@ -6,7 +6,8 @@
  *  1. every participant loads the current weights, computes the summed-loss gradients of its
  *     shard of the batch and writes them to its gradient vector;
  *  2. every participant applies Adam to its own slice of the parameters, adding the gradient
- *     vectors in participant order (so the result does not depend on timing).
+ *     vectors in participant order (so the result does not depend on timing), and rewrites its
+ *     part of the transposed copies of large dense kernels.
  * The sum of shard gradients is the batch gradient, so the update is the single-worker update up
  * to float summation order.
  */
@@ -36,7 +37,7 @@ export interface SharedParametersLayout {
  * 4096x512 dense kernel that took longer than the product itself. With W^T at hand, the forward
  * product is computed as (W^T x^T)^T, where only the small x^T is packed.
  */
-export const TRANSPOSED_MIN_SIZE = 65_536;
+const TRANSPOSED_MIN_SIZE = 65_536;
 
 export class SharedParameters {
   readonly weights: Float32Array;

@@ -5,7 +5,8 @@
  * Why not tf.train.adam itself: it runs about ten separate kernels per variable, each a pass
  * over memory, on one thread (~15 ms per step for SimpleCNN's 2.1M parameters on wasm — a tenth
  * of a training step, while every other thread waits). One fused loop per element, with each
- * data-parallel thread updating its own slice of the shared parameters, takes ~2 ms.
+ * data-parallel thread updating its own slice of the shared parameters, takes ~5-8 ms of each
+ * of two threads, at the same time.
  */
 
 export interface AdamSettings {

@@ -6,6 +6,7 @@
  * reads W^T as it is. The gradient is tfjs-core's MatMul gradient, so the values match x W's.
  */
 import * as tf from '@tensorflow/tfjs';
+import type { TransposedWeights } from './gradient-workers';
 
 interface DenseConfig {
   activation: string;
@@ -13,7 +14,7 @@ interface DenseConfig {
 }
 
 /** The layer's training-mode output, or undefined when it is not a Dense layer this handles. */
-export function denseFromTransposed(layer: tf.layers.Layer, x: tf.Tensor, transposed: Map<tf.Variable, tf.Tensor2D>): tf.Tensor | undefined {
+export function denseFromTransposed(layer: tf.layers.Layer, x: tf.Tensor, transposed: TransposedWeights): tf.Tensor | undefined {
   if (layer.getClassName() !== 'Dense' || x.rank !== 2) return undefined;
   const config = layer.getConfig() as unknown as DenseConfig;
   if (!config.useBias || (config.activation !== 'relu' && config.activation !== 'linear')) return undefined;

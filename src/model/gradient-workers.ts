@@ -19,6 +19,7 @@ import { Worker } from 'node:worker_threads';
 import { sliceBounds, type AdamSlice } from './adam';
 import type { ArchitectureName } from './architectures';
 import type { EngineName } from './engine';
+import type { StepResult } from './trainer';
 
 /** Shared buffers of a data-parallel run; structured-cloneable, so workers attach to the same memory. */
 export interface SharedParametersLayout {
@@ -176,11 +177,6 @@ export interface ShardTask {
   masks: Float32Array[];
 }
 
-export interface ShardResult {
-  lossSum: number;
-  correct: number;
-}
-
 export type WorkerRequest =
   | { kind: 'gradients'; shard: ShardTask }
   | { kind: 'update'; step: number; divisor: number };
@@ -217,11 +213,11 @@ export class GradientWorkerPool {
   }
 
   /** Worker i computes shard i's gradients into its shared vector; results in order. */
-  computeGradients(shards: ShardTask[]): Promise<ShardResult[]> {
+  computeGradients(shards: ShardTask[]): Promise<StepResult[]> {
     return Promise.all(
       shards.map((shard, i) => {
         const worker = this.workers[i];
-        const reply = nextMessage<ShardResult>(worker);
+        const reply = nextMessage<StepResult>(worker);
         const transfer = [shard.pixels.buffer, shard.labels.buffer, ...shard.masks.map((m) => m.buffer)] as ArrayBuffer[];
         worker.postMessage({ kind: 'gradients', shard } satisfies WorkerRequest, transfer);
         return reply;

@@ -2,7 +2,7 @@
 'use strict';
 /**
  * `npm run test:pack`: checks the published package the way a user gets it. Packs the
- * repository (`npm pack`), installs the tarball into an empty temporary project (from the npm
+ * repository (`npm pack`), checks that the docs/ pages the README links are in it, installs the tarball into an empty temporary project (from the npm
  * cache when possible: --prefer-offline), then runs `npx mldeploy --help` and
  * `npx mldeploy train --limit 500 --epochs 1 --data <fixture>` there. The fixture is a small
  * CIFAR-10 set written in the official binary format. Takes about a minute; exits non-zero
@@ -56,6 +56,11 @@ function main() {
   try {
     const packed = JSON.parse(step('npm pack', npm, ['pack', '--json', '--pack-destination', work], repo));
     const tarball = path.join(work, packed[0].filename);
+    // The README is the package's front door and links into docs/: those pages ship with it.
+    const shipped = new Set(packed[0].files.map((file) => file.path));
+    const readme = fs.readFileSync(path.join(repo, 'README.md'), 'utf8');
+    const missing = [...readme.matchAll(/\]\((docs\/[^)#\s]+)/g)].map((m) => m[1]).filter((page) => !shipped.has(page));
+    if (missing.length > 0) throw new Error(`README links pages the package does not ship: ${missing.join(', ')}`);
     const app = path.join(work, 'app');
     fs.mkdirSync(app);
     fs.writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'pack-check', version: '1.0.0', private: true }));

@@ -1,6 +1,6 @@
 /** Public surface of the serve module (the CLI, drift --model and tests use only these). */
 export { createApp } from './app';
-export type { ServeContext } from './app';
+export type { ServeContext } from './context';
 export { startServer, createServerParts, openServerLog, DEFAULT_PORT, DEFAULT_HOST, DEFAULT_LOG_DIR, DEFAULT_MODEL_NAME, SERVER_LOG_FILE } from './server';
 export type { StartServerOptions, RunningServer, ServerParts } from './server';
 export { runServe } from './runtime';

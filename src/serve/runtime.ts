@@ -9,7 +9,7 @@ import { AggregatorRegistry } from 'prom-client';
 import { ModelError } from '../errors';
 import { BufferedSink, PredictionSink, RotatingFileSink } from './prediction-log';
 import { ReloadResult } from './repository';
-import { DEFAULT_LOG_DIR, RunningServer, startServer, StartServerOptions } from './server';
+import { DEFAULT_LOG_DIR, resolveLimits, RunningServer, startServer, StartServerOptions } from './server';
 
 export interface ServeOptions extends Omit<StartServerOptions, 'workers' | 'cluster'> {
   workers: number;
@@ -47,6 +47,7 @@ const STOP_SIGNALS: NodeJS.Signals[] = ['SIGTERM', 'SIGINT'];
 
 /** Runs until stopped by a signal; rejects (one-line error) if the server cannot start. */
 export async function runServe(options: ServeOptions, events: ServeEvents): Promise<void> {
+  resolveLimits(options.limits);
   if (cluster.isWorker) return runWorker(options);
   if (options.workers > 1) return runPrimary(options, events);
   return runSingle(options, events);

@@ -33,6 +33,20 @@ export function openServerLog(logDir: string): ReturnType<typeof pino.destinatio
 /** How long a graceful stop waits for in-flight requests before closing their connections. */
 const DRAIN_TIMEOUT_MS = 10_000;
 
+/** Per-process HTTP limits against slow and idle clients (slowloris) and connection floods. */
+export interface ServerLimits {
+  /** A client must have sent all request headers this long after connecting (else 408 and close). */
+  headersTimeoutMs: number;
+  /** A whole request (headers and body) must have arrived within this (else 408 and close). */
+  requestTimeoutMs: number;
+  /** An idle keep-alive connection is closed after this; above a load balancer's 60 s idle timeout. */
+  keepAliveTimeoutMs: number;
+  /** Connections beyond this many are closed at once (per process; per worker in cluster mode). */
+  maxConnections: number;
+}
+
+export const DEFAULT_LIMITS: ServerLimits = { headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 65_000, maxConnections: 1024 };
+
 export interface StartServerOptions {
   /** A version dir, `<models-dir>/latest`, or a models dir. */
   modelPath: string;
@@ -48,6 +62,7 @@ export interface StartServerOptions {
   backend?: BackendChoice;
   batching?: Partial<BatchingOptions>;
   rotation?: RotationOptions;
+  limits?: Partial<ServerLimits>;
   /** Request/event log level for <logDir>/server.log ('silent' turns it off). */
   logLevel?: string;
   /** Cluster workers pass hooks that route through the primary. */
@@ -150,16 +165,38 @@ export async function createServerParts(options: StartServerOptions): Promise<Se
   return { context, app, reload: reloadHere, dispose };
 }
 
+/** Defaults filled in and checked (UsageError), so a bad flag fails before any worker starts. */
+export function resolveLimits(given: Partial<ServerLimits> = {}): ServerLimits {
+  const limits = { ...DEFAULT_LIMITS, ...given };
+  for (const [name, value] of Object.entries(limits)) {
+    if (!Number.isInteger(value) || value <= 0) throw new UsageError(`server limit ${name} must be a whole number > 0, got ${value}`);
+  }
+  if (limits.headersTimeoutMs > limits.requestTimeoutMs) {
+    throw new UsageError(`the headers timeout (${limits.headersTimeoutMs} ms) must not exceed the request timeout (${limits.requestTimeoutMs} ms)`);
+  }
+  return limits;
+}
+
 export async function startServer(options: StartServerOptions): Promise<RunningServer> {
+  const limits = resolveLimits(options.limits);
   const parts = await createServerParts(options);
   const { context, app } = parts;
   let closing = false;
-  const server = http.createServer((req, res) => {
-    // While stopping, tell keep-alive clients to reconnect elsewhere after this response.
-    if (closing) res.setHeader('Connection', 'close');
-    app(req, res);
-  });
-  server.keepAliveTimeout = 65_000;
+  const server = http.createServer(
+    {
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      keepAliveTimeout: limits.keepAliveTimeoutMs,
+      // Node checks the two timeouts above only this often (default 30 s, which lets slow clients linger).
+      connectionsCheckingInterval: Math.min(1000, limits.headersTimeoutMs / 2),
+    },
+    (req, res) => {
+      // While stopping, tell keep-alive clients to reconnect elsewhere after this response.
+      if (closing) res.setHeader('Connection', 'close');
+      app(req, res);
+    },
+  );
+  server.maxConnections = limits.maxConnections;
   const host = options.host ?? DEFAULT_HOST;
   try {
     await new Promise<void>((resolve, reject) => {

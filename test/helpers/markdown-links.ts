@@ -26,7 +26,7 @@ function parsePage(file: string): ParsedPage {
     if (token.type === 'heading_open') anchors.add(slugger.slug(inlineText(tokens[index + 1])));
     for (const child of token.children ?? []) {
       const href = child.type === 'link_open' ? child.attrGet('href') : null;
-      if (href) links.push(href);
+      if (href !== null) links.push(String(href));
     }
   });
   return { anchors, links };

@@ -1,6 +1,6 @@
 /** `mldeploy drift` option handling: help text and usage errors (exit 2) before anything is loaded or sent. */
 import { RULE_METRICS } from '../src/drift/rules';
-import { DriftOptions, validateDriftOptions } from '../src/drift/runner';
+import { DriftOptions, validateDriftOptions } from '../src/drift/options';
 import { runCli } from './helpers/drift-fixtures';
 
 describe('mldeploy drift --help', () => {
@@ -78,8 +78,6 @@ describe('validateDriftOptions', () => {
     retries: 1,
     seed: 3,
     dataDir: 'data',
-    outDir: '.',
-    plotsDir: 'plots',
     reference: 'baseline',
     failOn: ['psi>0.2', 'street:accuracy<0.5'],
   };

@@ -16,7 +16,7 @@ function scenario(name: string, overrides: Partial<ScenarioResult>): ScenarioRes
     accuracy_drop: null,
     mean_confidence: 0.8,
     success_rate: 1,
-    requests: { succeeded: 4, failed: 0, retries: 0, errors: {} },
+    requests: { succeeded: 4, failed: 0, retries: 0, errors: {}, unsent: 0 },
     latency_ms: { p50: 4.25, p95: 9.5, p99: 12 },
     throughput_rps: 812.4,
     duration_s: 0.005,
@@ -39,7 +39,7 @@ function fixedResult(): DriftResult {
     schema_version: 1,
     generated_at: '2026-01-02T03:04:05.000Z',
     target: { url: 'http://127.0.0.1:8000', mode: 'url', model_version: 'v3_2026_01_01', model_type: 'SimpleCNN', class_names: CLASSES },
-    config: { samples: 4, seed: 42, concurrency: 16, timeout_ms: 10000, retries: 2, psi_bins: 10 },
+    config: { samples: 4, seed: 42, concurrency: 16, timeout_ms: 10000, retries: 2, psi_bins: 10, min_success_rate: 0, deadline_s: null },
     reference: {
       kind: 'baseline',
       scenario: 'clean',
@@ -72,7 +72,7 @@ function fixedResult(): DriftResult {
         labelled: false,
         accuracy: null,
         success_rate: 0.75,
-        requests: { succeeded: 3, failed: 1, retries: 2, errors: { http_500: 1 } },
+        requests: { succeeded: 3, failed: 1, retries: 2, errors: { http_500: 1 }, unsent: 0 },
         predictions: ['cat', null, 'dog', 'dog'],
         true_labels: null,
         confidences: [0.6, null, 0.5, 0.55],
@@ -101,6 +101,8 @@ function fixedResult(): DriftResult {
       skipped: [],
     },
     duration_s: 1.5,
+    complete: true,
+    incomplete_reason: null,
   };
 }
 

@@ -1,8 +1,10 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import * as cliProgress from 'cli-progress';
+import { describeGateFailure } from '../drift/gate';
 import {
   CustomScenarioSpec,
   DEFAULT_CONCURRENCY,
+  DEFAULT_MIN_SUCCESS_RATE,
   DEFAULT_RETRIES,
   DEFAULT_SAMPLES,
   DEFAULT_SCENARIOS,
@@ -10,23 +12,26 @@ import {
   DEFAULT_TIMEOUT_MS,
   DriftOptions,
   DriftProgress,
-  runDrift,
-} from '../drift/runner';
-import { RULE_METRIC_DESCRIPTIONS, RULE_OPS, describeFailure } from '../drift/rules';
+} from '../drift/options';
+import { RULE_METRIC_DESCRIPTIONS, RULE_OPS } from '../drift/rules';
+import { runDrift } from '../drift/runner';
 import { SCENARIOS } from '../drift/scenarios';
+import { writeDriftOutputs } from '../report/drift-outputs';
 import { formatNumber, formatPercent } from '../report/drift-text';
-import { integer } from './option-parsers';
+import { integer, positiveNumber } from './option-parsers';
 
 /** What commander hands over: DriftOptions' fields, named after the flags where they differ. */
 type DriftCliOptions = Pick<
   DriftOptions,
-  'url' | 'samples' | 'concurrency' | 'timeoutMs' | 'retries' | 'seed' | 'data' | 'cifar100' | 'dataDir' | 'plotsDir' | 'reference' | 'apiKey'
+  'url' | 'samples' | 'concurrency' | 'timeoutMs' | 'retries' | 'seed' | 'data' | 'cifar100' | 'dataDir' | 'reference' | 'apiKey' | 'minSuccessRate'
 > & {
   model?: string;
   scenarios: string;
   scenario?: CustomScenarioSpec[];
   out: string;
+  plotsDir: string;
   failOn?: string[];
+  deadline?: number;
 };
 
 function collectScenario(value: string, previous: CustomScenarioSpec[] = []): CustomScenarioSpec[] {
@@ -69,9 +74,18 @@ PSI: 10 quantile bins of the reference, empty bins at 1e-4; < 0.1 none, 0.1-0.2 
 
 Quote every rule: > and < are shell redirections, so an unquoted psi>0.2 writes a file named 0.2.
 
-Exit codes: 0 every rule holds; 1 a rule failed (stderr and the reports name rule, scenario and
-value) or the run itself failed; 2 usage error, a data source that cannot be had (checked before
-anything is replayed), or an API that cannot be reached.
+The gate fails closed: before replaying, one real prediction is sent, and an API key the server
+refuses (401/403) stops the run (exit 2). A scenario answering fewer than --min-success-rate of
+its requests fails the gate whatever the rules say; a rule whose metric has no value because
+requests failed fails (only metrics that do not apply, such as accuracy without labels, are
+skipped). If the target stops answering or --deadline passes, the reports are still written with
+what was measured, marked incomplete ("complete": false), and the gate fails.
+
+Exit codes: 0 every rule and --min-success-rate hold on a complete run; 1 a rule or
+--min-success-rate failed (stderr and the reports name rule, scenario and value), the run is
+incomplete (target down, --deadline), or the run itself failed; 2 usage error, a data source that
+cannot be had (checked before anything is replayed), an API that cannot be reached, or an API key
+it refuses.
 
 Examples:
   mldeploy drift --url http://127.0.0.1:8000 --scenarios clean,noisy,very_noisy --fail-on 'psi>0.2'
@@ -108,11 +122,13 @@ export function registerDrift(program: Command): void {
         .default('baseline'),
     )
     .option('--fail-on <rule>', "gate rule, e.g. 'psi>0.2' (repeatable; quote it)", collect)
+    .option('--min-success-rate <fraction>', 'fail the gate for any scenario answering less than this share of requests (0 disables)', Number, DEFAULT_MIN_SUCCESS_RATE)
+    .option('--deadline <seconds>', 'bound on the whole run; what was measured by then is reported as incomplete (exit 1)', positiveNumber('--deadline'))
     .addOption(new Option('--api-key <key>', 'API key the server expects').env('MLDEPLOY_API_KEY'))
     .addHelpText('after', helpText())
     .action(async (opts: DriftCliOptions) => {
       const progress = createProgressPrinter();
-      const run = await runDrift({
+      const result = await runDrift({
         url: opts.url,
         modelPath: opts.model,
         samples: opts.samples,
@@ -128,15 +144,15 @@ export function registerDrift(program: Command): void {
         data: opts.data,
         cifar100: opts.cifar100,
         dataDir: opts.dataDir,
-        outDir: opts.out,
-        plotsDir: opts.plotsDir,
         reference: opts.reference,
         failOn: opts.failOn ?? [],
+        minSuccessRate: opts.minSuccessRate,
+        deadlineS: opts.deadline,
         apiKey: opts.apiKey,
         onProgress: progress.handle,
       }).finally(progress.stop);
 
-      const { result, files } = run;
+      const files = await writeDriftOutputs(result, opts.out, opts.plotsDir);
       for (const s of result.scenarios) {
         const verdict = s.drift ? `${s.drift.verdict === 'none' ? 'no' : s.drift.verdict} drift (PSI max ${formatNumber(s.drift.psi_max)} on ${s.drift.psi_max_signal})` : 'reference';
         console.log(
@@ -145,12 +161,12 @@ export function registerDrift(program: Command): void {
         );
       }
       console.log(`wrote ${files.json}, ${files.text}, ${files.html}, ${files.chart}`);
-      if (result.gate.rules.length === 0) return;
       if (result.gate.passed) {
-        console.log(`gate passed: ${result.gate.rules.join(' ')}`);
+        if (result.gate.rules.length > 0) console.log(`gate passed: ${result.gate.rules.join(' ')}`);
         return;
       }
-      for (const failure of result.gate.failures) process.stderr.write(`gate failed: ${describeFailure(failure)}\n`);
+      if (!result.complete) process.stderr.write(`gate failed: run incomplete: ${result.incomplete_reason}\n`);
+      for (const failure of result.gate.failures) process.stderr.write(`gate failed: ${describeGateFailure(failure)}\n`);
       process.exitCode = 1;
     });
 }

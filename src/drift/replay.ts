@@ -1,7 +1,8 @@
 /**
  * The drift replay client: talks to a server only over HTTP, exactly as any client would
  * (PNG -> base64 JSON -> POST /predict), with bounded concurrency, a per-request timeout and
- * retries with backoff. Failed requests are counted, never thrown.
+ * retries with backoff. Failed requests are counted, never thrown. Redirects are followed by
+ * hand so the API key only ever goes to the --url origin.
  */
 import { MldeployError } from '../errors';
 import { PIXELS_PER_IMAGE, encodePng } from '../preprocess';
@@ -56,10 +57,18 @@ export interface ReplayOutcome {
   failed: number;
   retries: number;
   errors: Record<string, number>;
+  /** Images never sent (or cancelled in flight) because the replay stopped early. */
+  unsent: number;
+  /** Why the replay stopped early (target down, run aborted); null when every image was sent. */
+  stopped: string | null;
   durationS: number;
 }
 
 const DEFAULT_BACKOFF_MS = 100;
+const MAX_REDIRECTS = 5;
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+/** A liveness check after a failed request waits at most this long for GET /ping. */
+const LIVENESS_TIMEOUT_MS = 2000;
 
 /** A transport-level failure worth retrying (as opposed to a 4xx answer). */
 class TransientError extends Error {
@@ -70,9 +79,11 @@ class TransientError extends Error {
 
 export class PredictClient {
   private readonly base: string;
+  private readonly origin: string;
 
   constructor(private readonly options: ClientOptions) {
     this.base = normaliseBaseUrl(options.url);
+    this.origin = new URL(this.base).origin;
   }
 
   get url(): string {
@@ -126,21 +137,48 @@ export class PredictClient {
     }
   }
 
-  /** POST one PNG to /predict; retries transient failures, never throws. */
-  async predict(png: Buffer): Promise<PredictOutcome> {
+  /**
+   * One real prediction before replaying, so a key the server refuses stops the run (exit 2)
+   * instead of turning every replayed request into a failure. Other failures are left to the replay.
+   */
+  async checkPrediction(png: Buffer): Promise<void> {
+    const outcome = await this.predict(png);
+    if (outcome.error === 'http_401' || outcome.error === 'http_403') {
+      throw new ApiUnreachableError(
+        `the API at ${this.base} refused POST /predict (HTTP ${outcome.error.slice(5)}): ` +
+          (this.options.apiKey ? 'the API key was not accepted; check --api-key or MLDEPLOY_API_KEY' : 'it needs an API key; pass --api-key or set MLDEPLOY_API_KEY') +
+          '. Nothing was replayed.',
+      );
+    }
+  }
+
+  /** Whether GET /ping still answers at all (any HTTP status counts as alive); the reason when not. */
+  async liveness(): Promise<string | null> {
+    try {
+      const response = await this.fetchOnce('/ping', { method: 'GET' }, AbortSignal.timeout(Math.min(LIVENESS_TIMEOUT_MS, this.options.timeoutMs)));
+      await response.body?.cancel();
+      return null;
+    } catch (err) {
+      return describeFailure(err);
+    }
+  }
+
+  /** POST one PNG to /predict; retries transient failures, never throws. Aborted by `signal`: error `aborted`. */
+  async predict(png: Buffer, signal?: AbortSignal): Promise<PredictOutcome> {
     const body = JSON.stringify({ image_base64: png.toString('base64') });
     const backoff = this.options.backoffMs ?? DEFAULT_BACKOFF_MS;
     let lastError = 'unknown';
     let lastLatency = 0;
     for (let attempt = 0; attempt <= this.options.retries; attempt++) {
       if (attempt > 0) await sleep(backoff * 2 ** (attempt - 1));
+      if (signal?.aborted) return failure('aborted', lastLatency, attempt);
       const started = performance.now();
       try {
-        const response = await this.fetchOnce('/predict', {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body,
-        });
+        const response = await this.fetchOnce(
+          '/predict',
+          { method: 'POST', headers: { 'content-type': 'application/json' }, body },
+          signal ? AbortSignal.any([signal, AbortSignal.timeout(this.options.timeoutMs)]) : undefined,
+        );
         const text = await response.text();
         lastLatency = performance.now() - started;
         if (response.status >= 500 || response.status === 429) throw new TransientError(`http_${response.status}`);
@@ -150,28 +188,50 @@ export class PredictClient {
         return { ok: true, ...parsed, latencyMs: lastLatency, retries: attempt, error: null };
       } catch (err) {
         lastLatency = performance.now() - started;
+        if (signal?.aborted) return failure('aborted', lastLatency, attempt);
         lastError = err instanceof TransientError ? err.code : describeFailure(err);
       }
     }
     return failure(lastError, lastLatency, this.options.retries);
   }
 
-  private fetchOnce(route: string, init: RequestInit): Promise<Response> {
+  /**
+   * One request, following up to MAX_REDIRECTS redirects by hand: the API key goes only to the
+   * --url origin (fetch itself would forward it anywhere), and 303, or 301/302 after a POST, become GET.
+   */
+  private async fetchOnce(route: string, init: RequestInit, signal?: AbortSignal): Promise<Response> {
+    let url = new URL(this.base + route);
+    let { method, body } = init;
     const headers = new Headers(init.headers);
-    if (this.options.apiKey) headers.set('x-api-key', this.options.apiKey);
-    return fetch(this.base + route, { ...init, headers, signal: AbortSignal.timeout(this.options.timeoutMs) });
+    for (let hop = 0; ; hop++) {
+      if (this.options.apiKey && url.origin === this.origin) headers.set('x-api-key', this.options.apiKey);
+      else headers.delete('x-api-key');
+      const response = await fetch(url, { method, body, headers, redirect: 'manual', signal: signal ?? AbortSignal.timeout(this.options.timeoutMs) });
+      const location = response.headers.get('location');
+      if (!REDIRECT_STATUSES.has(response.status) || location === null || hop === MAX_REDIRECTS) return response;
+      await response.body?.cancel();
+      url = new URL(location, url);
+      if (response.status === 303 || ((response.status === 301 || response.status === 302) && method === 'POST')) {
+        method = 'GET';
+        body = undefined;
+        headers.delete('content-type');
+      }
+    }
   }
 }
 
 /**
  * Replays every image of the set through /predict with `concurrency` requests in flight.
  * PNG encoding happens inside each worker so encoding overlaps with waiting on the server.
+ * Stops early when `signal` aborts (requests in flight are cancelled and count as unsent) or
+ * when a request fails below HTTP and GET /ping no longer answers either (the target is down).
  */
 export async function replayImages(
   client: PredictClient,
   images: ImageSet,
   concurrency: number,
   onProgress?: (progress: ReplayProgress) => void,
+  signal?: AbortSignal,
 ): Promise<ReplayOutcome> {
   const total = images.count;
   const predictions = new Array<string | null>(total).fill(null);
@@ -181,30 +241,56 @@ export async function replayImages(
   let failed = 0;
   let retries = 0;
   let done = 0;
+  let unsent = 0;
   let next = 0;
+  let stopped: string | null = null;
+  let livenessCheck: Promise<string | null> | null = null;
   const started = performance.now();
 
+  const checkTarget = async (cause: string): Promise<void> => {
+    // One /ping at a time however many workers fail together.
+    livenessCheck ??= client.liveness().finally(() => (livenessCheck = null));
+    const down = await livenessCheck;
+    if (down !== null) stopped ??= `the target stopped answering (${cause}; GET /ping: ${down}) after ${done} of ${total} images`;
+  };
+
   const worker = async (): Promise<void> => {
-    while (next < total) {
+    while (next < total && stopped === null && !signal?.aborted) {
       const index = next++;
       const rgb = images.pixels.subarray(index * PIXELS_PER_IMAGE, (index + 1) * PIXELS_PER_IMAGE);
-      const outcome = await client.predict(await encodePng(rgb));
+      const outcome = await client.predict(await encodePng(rgb), signal);
       retries += outcome.retries;
       if (outcome.ok) {
         predictions[index] = outcome.predictedClass;
         confidences[index] = outcome.confidence;
         latenciesMs.push(outcome.latencyMs);
+      } else if (outcome.error === 'aborted') {
+        unsent += 1;
+        continue;
       } else {
         failed += 1;
         const cause = outcome.error ?? 'unknown';
         errors[cause] = (errors[cause] ?? 0) + 1;
+        if (isTransportFailure(cause)) await checkTarget(cause);
       }
       done += 1;
       onProgress?.({ done, total, failed });
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, total)) }, worker));
-  return { predictions, confidences, latenciesMs, failed, retries, errors, durationS: (performance.now() - started) / 1000 };
+  unsent += total - next;
+  if (stopped === null && unsent > 0) stopped = `${abortReason(signal)} after ${done} of ${total} images`;
+  return { predictions, confidences, latenciesMs, failed, retries, errors, unsent, stopped, durationS: (performance.now() - started) / 1000 };
+}
+
+/** No HTTP answer at all (refused, reset, timed out): the target may be gone. */
+function isTransportFailure(cause: string): boolean {
+  return !cause.startsWith('http_') && cause !== 'invalid_response';
+}
+
+function abortReason(signal: AbortSignal | undefined): string {
+  const reason: unknown = signal?.reason;
+  return reason instanceof Error ? reason.message : String(reason ?? 'stopped');
 }
 
 function failure(error: string, latencyMs: number, retries: number): PredictOutcome {

@@ -3,6 +3,7 @@ import { MldeployError } from './errors';
 import { registerTrain } from './commands/train';
 import { registerServe } from './commands/serve';
 import { registerDrift } from './commands/drift';
+import { registerExport } from './commands/export';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { version } = require('../package.json') as { version: string };
@@ -18,6 +19,7 @@ export function buildProgram(): Command {
   registerTrain(program);
   registerServe(program);
   registerDrift(program);
+  registerExport(program);
   return program;
 }
 

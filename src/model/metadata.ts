@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { IMAGE_SIGNALS } from '../preprocess/image-stats';
 import { describeInvalid } from '../util/validation';
+import { exportsSchema } from './export/record';
 
 export const METADATA_SCHEMA_VERSION = 1;
 
@@ -75,6 +76,8 @@ export const metadataSchema = z
       workers: z.number().int().positive().optional(),
     }),
     reference: referenceProfileSchema,
+    /** Written by `mldeploy export`: per format, its files and test-set figures against float32. */
+    exports: exportsSchema.optional(),
   })
   .passthrough()
   .refine((m) => m.num_classes === m.class_names.length, { message: 'num_classes must equal class_names.length' });

@@ -127,20 +127,6 @@ export function requireImageList(value: unknown, field: string): unknown[] {
   return value;
 }
 
-/**
- * A TF Serving instance: a [32][32][3] array of 0-255 numbers (fractions are rounded), or
- * `{"b64": "<base64 image>"}` -> pixels and the bytes its input hash is computed from.
- */
-export async function decodeInstance(instance: unknown, field: string): Promise<{ pixels: Uint8Array; bytes: Uint8Array }> {
-  if (instance !== null && typeof instance === 'object' && !Array.isArray(instance)) {
-    const b64 = (instance as Record<string, unknown>).b64;
-    const bytes = decodeBase64Field(b64, `${field}.b64`);
-    return { pixels: await decodeImageField(bytes, field), bytes };
-  }
-  const pixels = pixelArrayToUint8(instance, field);
-  return { pixels, bytes: pixels };
-}
-
 function pixelArrayToUint8(value: unknown, field: string): Uint8Array {
   const shapeError = () =>
     new HttpError(400, 'invalid_instance', `${field} must be a ${IMAGE_SIZE}x${IMAGE_SIZE}x${CHANNELS} array of numbers 0-255 or {"b64": "..."}`);

@@ -5,7 +5,7 @@
 import { Router } from 'express';
 import { ServeContext } from '../context';
 import { HttpError } from '../http-errors';
-import { decodeInstance, requireImageList } from '../inputs';
+import { decodeInstanceList, requireImageList } from '../inputs';
 import { jsonBody, named, objectBody, requireApiKey, shedWhenBusy } from '../middleware';
 import { recordPrediction } from '../recording';
 
@@ -45,8 +45,7 @@ export function tfServingRoutes(context: ServeContext): Router {
     shedWhenBusy(context.predictor),
     jsonBody(),
     async (req, res) => {
-      const instances = requireImageList(objectBody(req).instances, 'instances');
-      const decoded = await Promise.all(instances.map((instance, i) => decodeInstance(instance, `instances[${i}]`)));
+      const decoded = await decodeInstanceList(requireImageList(objectBody(req).instances, 'instances'), 'instances');
       const predictions = await context.predictor.predictAll(decoded.map((d) => d.pixels));
       predictions.forEach((p, i) => recordPrediction(context, res, p, decoded[i].bytes));
       res.json({ predictions: predictions.map((p) => Array.from(p.probabilities)) });

@@ -5,7 +5,7 @@
 import { Router } from 'express';
 import { ServeContext } from '../context';
 import { HttpError } from '../http-errors';
-import { decodeBase64Field, decodeImageField, requireImageList } from '../inputs';
+import { decodeBase64Field, decodeImageField, decodeImageList, requireImageList } from '../inputs';
 import { jsonBody, multipartFile, named, objectBody, requireApiKey, shedWhenBusy } from '../middleware';
 import { ImagePrediction } from '../predictor';
 import { recordPrediction } from '../recording';
@@ -55,14 +55,8 @@ export function workshopRoutes(context: ServeContext): Router {
   });
 
   router.post('/predict/batch', named('predict-batch'), auth, shed, jsonBody(), async (req, res) => {
-    const images = requireImageList(objectBody(req).images, 'images');
-    // Decode everything first so one bad image fails the request before any model work.
-    const decoded = await Promise.all(
-      images.map(async (image, i) => {
-        const bytes = decodeBase64Field(image, `images[${i}]`);
-        return { bytes, pixels: await decodeImageField(bytes, `images[${i}]`) };
-      }),
-    );
+    // Every image is checked and the request's pixel budget summed before any decoding or model work.
+    const decoded = await decodeImageList(requireImageList(objectBody(req).images, 'images'), 'images');
     const predictions = await context.predictor.predictAll(decoded.map((d) => d.pixels));
     res.json({ predictions: predictions.map((p, i) => workshopBody(p, recordPrediction(context, res, p, decoded[i].bytes))) });
   });

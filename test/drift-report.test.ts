@@ -116,6 +116,20 @@ describe('drift result schema', () => {
   });
 });
 
+describe('drift result schema, older files', () => {
+  it('reads a file written before complete, unsent and the fail-closed settings existed', () => {
+    const old = JSON.parse(JSON.stringify(fixedResult()));
+    delete old.complete;
+    delete old.incomplete_reason;
+    delete old.config.min_success_rate;
+    delete old.config.deadline_s;
+    for (const s of old.scenarios) delete s.requests.unsent;
+    const parsed = parseDriftResult(old);
+    expect(parsed).toMatchObject({ complete: true, incomplete_reason: null, config: { min_success_rate: 0, deadline_s: null } });
+    expect(parsed.scenarios.map((s) => s.requests.unsent)).toEqual([0, 0, 0]);
+  });
+});
+
 describe('drift_report.txt', () => {
   const text = renderDriftText(fixedResult());
 

@@ -1,5 +1,4 @@
 import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Handler, TinyServer, json, tinyServer } from './helpers/tiny-server';
 import { ApiUnreachableError, PredictClient, replayImages } from '../src/drift/replay';
 import { PIXELS_PER_IMAGE, decodeImageToRgb32 } from '../src/preprocess';
@@ -237,7 +236,7 @@ describe('replayImages stops early', () => {
 describe('PredictClient redirects', () => {
   it('sends the API key to the --url origin only, never to another origin it is redirected to', async () => {
     const other = await start((_req, _body, res) => json(res, 200, { predicted_class: 'cat', confidence: 0.9 }));
-    const first = await start((req, _body, res) => {
+    const first = await start((_req, _body, res) => {
       res.writeHead(307, { location: `${other.url}/predict` });
       res.end();
     });

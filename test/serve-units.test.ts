@@ -3,7 +3,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { PIXELS_PER_IMAGE } from '../src/preprocess';
-import { formatRecord, PredictionRecord, readPredictionLog, RotatingFileSink } from '../src/serve/prediction-log';
+import { RotatingFileSink } from '../src/serve/prediction-file';
+import { formatRecord, PredictionRecord, readPredictionLog } from '../src/serve/prediction-log';
 import { BatchingPredictor } from '../src/serve/predictor';
 import { ModelRepository } from '../src/serve/repository';
 import { createModelFixture, syntheticImages } from './helpers/model-fixture';
@@ -81,7 +82,7 @@ describe('RotatingFileSink', () => {
 
   it('appends whole lines and rotates by size, keeping the configured number of files', async () => {
     const logDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mldeploy-serve-log-'));
-    const line = formatRecord(record);
+    const line = formatRecord({ ...record, latency_ms: 0 }); // the length of each line below
     const sink = new RotatingFileSink(logDir, { maxBytes: line.length * 3, keepFiles: 2 });
     for (let i = 0; i < 10; i++) sink.append(formatRecord({ ...record, latency_ms: i }));
     await sink.close();

@@ -5,7 +5,7 @@ export { startServer, createServerParts, openServerLog, DEFAULT_PORT, DEFAULT_HO
 export type { StartServerOptions, RunningServer, ServerParts, ServerLimits } from './server';
 export { DEFAULT_LIMITS } from './server';
 export { runServe } from './runtime';
-export type { ServeOptions, ServeEvents, ReadyInfo } from './runtime';
+export type { ServeOptions, ServeEvents, ReadyInfo } from './lifecycle';
 export { MAX_BATCH_IMAGES, MAX_JSON_BYTES, MAX_FILE_BYTES } from './inputs';
 export { PREDICTION_LOG_FILE, readPredictionLog } from './prediction-log';
 export type { PredictionRecord } from './prediction-log';

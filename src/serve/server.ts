@@ -11,8 +11,9 @@ import { MldeployError, UsageError } from '../errors';
 import { BackendChoice, EngineInfo, initEngine } from '../model/engine';
 import { createApp } from './app';
 import { ServeContext } from './context';
-import { ServeMetrics } from './metrics';
-import { BufferedSink, PredictionSink, RotatingFileSink, RotationOptions } from './prediction-log';
+import { predictionLogDroppedCounter, ServeMetrics } from './metrics';
+import { reportingHealth, RotatingFileSink } from './prediction-file';
+import { BufferedSink, PREDICTION_LOG_FILE, PredictionSink, RotationOptions } from './prediction-log';
 import { BatchingOptions, BatchingPredictor, DEFAULT_BATCHING } from './predictor';
 import { ModelRepository, ReloadResult } from './repository';
 
@@ -112,9 +113,9 @@ export async function createServerParts(options: StartServerOptions): Promise<Se
   const metrics = new ServeMetrics();
   metrics.setModel(served.version, served.metadata.model_type, engine.backend);
   const predictor = new BatchingPredictor(repository, { ...DEFAULT_BATCHING, ...options.batching }, (size) => metrics.batchSize.observe(size));
-  const predictionLog = options.cluster?.predictionSink ?? new BufferedSink(new RotatingFileSink(logDir, options.rotation));
   const destination = openServerLog(logDir);
   const logger = pino({ level: options.logLevel ?? 'info', base: { pid: process.pid } }, destination);
+  const predictionLog = options.cluster?.predictionSink ?? new BufferedSink(new RotatingFileSink(logDir, options.rotation, fileHealth(metrics, logger, logDir)));
 
   const reloadHere = async (): Promise<ReloadResult> => {
     try {
@@ -175,6 +176,11 @@ export function resolveLimits(given: Partial<ServerLimits> = {}): ServerLimits {
     throw new UsageError(`the headers timeout (${limits.headersTimeoutMs} ms) must not exceed the request timeout (${limits.requestTimeoutMs} ms)`);
   }
   return limits;
+}
+
+function fileHealth(metrics: ServeMetrics, logger: Logger, logDir: string) {
+  const report = (message: string, recovered: boolean) => logger[recovered ? 'warn' : 'error']({ event: 'prediction_log_fault' }, message);
+  return reportingHealth(predictionLogDroppedCounter(metrics.registry), report, path.join(logDir, PREDICTION_LOG_FILE));
 }
 
 export async function startServer(options: StartServerOptions): Promise<RunningServer> {

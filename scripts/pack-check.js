@@ -29,7 +29,7 @@ function step(title, command, args, cwd) {
   } catch (err) {
     process.stdout.write('FAILED\n');
     process.stderr.write(`$ ${command} ${args.join(' ')}\n${err.stdout ?? ''}${err.stderr ?? ''}\n`);
-    throw new Error(`${title} failed`);
+    throw new Error(`${title} failed`, { cause: err });
   }
 }
 

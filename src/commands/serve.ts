@@ -1,6 +1,6 @@
 import * as os from 'node:os';
 import { Command, Option } from 'commander';
-import { BACKEND_CHOICES, BackendChoice, parseBackendChoice } from '../model/engine';
+import { parseServingBackendChoice, SERVING_BACKEND_CHOICES, ServingBackendChoice } from '../model/onnx/serving';
 import { DEFAULT_BATCHING, DEFAULT_HOST, DEFAULT_LIMITS, DEFAULT_LOG_DIR, DEFAULT_MODEL_NAME, DEFAULT_PORT, runServe } from '../serve';
 import { integer, positiveNumber } from './option-parsers';
 
@@ -12,7 +12,7 @@ interface ServeCommandOptions {
   logDir: string;
   apiKey?: string;
   cors?: string;
-  backend: BackendChoice;
+  backend: ServingBackendChoice;
   modelName: string;
   headersTimeout: string;
   requestTimeout: string;
@@ -34,7 +34,12 @@ export function registerServe(program: Command): void {
     .option('--log-dir <dir>', 'where predictions.jsonl and server.log go', DEFAULT_LOG_DIR)
     .addOption(new Option('--api-key <key>', 'require this key on prediction and admin routes').env('MLDEPLOY_API_KEY'))
     .option('--cors <origins>', 'allow these browser origins (comma-separated, or *)')
-    .addOption(new Option('--backend <engine>', 'tfjs engine').choices(BACKEND_CHOICES).default('auto').argParser(parseBackendChoice))
+    .addOption(
+      new Option('--backend <engine>', 'engine: a tfjs one, or onnx (model.onnx from "mldeploy export" in ONNX Runtime); auto: onnx when exported, else node, wasm, cpu')
+        .choices(SERVING_BACKEND_CHOICES)
+        .default('auto')
+        .argParser(parseServingBackendChoice),
+    )
     .option('--model-name <name>', 'model name in TF Serving routes (/v1/models/<name>)', DEFAULT_MODEL_NAME)
     .option('--headers-timeout <s>', 'close connections that have not sent their headers within this (slow clients)', String(DEFAULT_LIMITS.headersTimeoutMs / 1000))
     .option('--request-timeout <s>', 'close connections whose request has not fully arrived within this', String(DEFAULT_LIMITS.requestTimeoutMs / 1000))

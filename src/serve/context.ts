@@ -1,6 +1,6 @@
 /** What every route of the HTTP layer works with: the one predictor and the server's services. */
 import type { Logger } from 'pino';
-import { EngineInfo } from '../model/engine';
+import type { ServingEngineInfo } from '../model/onnx/serving';
 import { PredictionSink } from './prediction-log';
 import { BatchingPredictor } from './predictor';
 import { ModelRepository, ReloadResult } from './repository';
@@ -12,7 +12,7 @@ export interface ServeContext {
   metrics: ServeMetrics;
   predictionLog: PredictionSink;
   logger: Logger;
-  engine: EngineInfo;
+  engine: ServingEngineInfo;
   /** The TF Serving model name (`/v1/models/<name>`). */
   modelName: string;
   apiKey?: string;

@@ -8,7 +8,8 @@ import * as path from 'node:path';
 import pino, { Logger } from 'pino';
 import type { Express } from 'express';
 import { MldeployError, UsageError } from '../errors';
-import { BackendChoice, EngineInfo, initEngine } from '../model/engine';
+import { initEngine } from '../model/engine';
+import { servingEngineInfo, ServingBackendChoice, ServingEngineInfo, tfjsEngineFor } from '../model/onnx/serving';
 import { createApp } from './app';
 import { ServeContext } from './context';
 import { predictionLogDroppedCounter, ServeMetrics } from './metrics';
@@ -60,7 +61,8 @@ export interface StartServerOptions {
   apiKey?: string;
   cors?: string;
   modelName?: string;
-  backend?: BackendChoice;
+  /** A tfjs engine, onnx (the version's model.onnx in ONNX Runtime), or auto (onnx when exported). */
+  backend?: ServingBackendChoice;
   batching?: Partial<BatchingOptions>;
   rotation?: RotationOptions;
   limits?: Partial<ServerLimits>;
@@ -82,7 +84,7 @@ export interface RunningServer {
   port: number;
   host: string;
   version: string;
-  engine: EngineInfo;
+  engine: ServingEngineInfo;
   app: Express;
   logger: Logger;
   metrics: ServeMetrics;
@@ -106,9 +108,10 @@ export async function createServerParts(options: StartServerOptions): Promise<Se
   if (options.workers !== undefined && options.workers !== 1) {
     throw new UsageError('startServer runs one process; use "mldeploy serve --workers <n>" for several');
   }
-  const engine = await initEngine(options.backend ?? 'auto');
-  const repository = new ModelRepository(options.modelPath);
+  const tfjsEngine = await initEngine(tfjsEngineFor(options.backend ?? 'auto'));
+  const repository = new ModelRepository(options.modelPath, options.backend ?? 'auto');
   const served = await repository.load();
+  const engine = servingEngineInfo(tfjsEngine, served.engine);
   const logDir = options.logDir ?? DEFAULT_LOG_DIR;
   const metrics = new ServeMetrics();
   metrics.setModel(served.version, served.metadata.model_type, engine.backend);

@@ -4,9 +4,9 @@
  * `auto` serves with ONNX Runtime when the version has an ONNX export and onnxruntime-node loads.
  */
 import { ModelError, UsageError } from '../../errors';
-import { BACKEND_CHOICES, BackendChoice } from '../engine';
-import { OnnxClassifier, onnxFileIn, loadOnnxRuntime } from './runtime';
 import { PIXELS_PER_IMAGE } from '../../preprocess';
+import { BACKEND_CHOICES, BackendChoice, EngineInfo } from '../engine';
+import { loadOnnxRuntime, OnnxClassifier, onnxFileIn, onnxRuntimeVersion } from './runtime';
 
 export const SERVING_BACKEND_CHOICES = [...BACKEND_CHOICES, 'onnx'] as const;
 export type ServingBackendChoice = (typeof SERVING_BACKEND_CHOICES)[number];
@@ -46,4 +46,13 @@ export async function openServingOnnx(dir: string, numClasses: number, choice: S
     if (choice === 'auto') return undefined;
     throw err;
   }
+}
+
+/** A server's engine: a tfjs engine, or onnx when ONNX Runtime runs the model. */
+export type ServingEngineInfo = Omit<EngineInfo, 'backend'> & { backend: EngineInfo['backend'] | 'onnx' };
+
+/** What a server reports as its engine: the tfjs engine's, or onnx (with the runtime's version) when ONNX Runtime serves. */
+export function servingEngineInfo(tfjs: EngineInfo, servedEngine: string): ServingEngineInfo {
+  if (servedEngine !== 'onnx') return tfjs;
+  return { ...tfjs, backend: 'onnx', versions: { ...tfjs.versions, 'onnxruntime-node': onnxRuntimeVersion() } };
 }

@@ -2,6 +2,8 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { ModelError } from '../src/errors';
 import { PIXELS_PER_IMAGE } from '../src/preprocess';
 import { RotatingFileSink } from '../src/serve/prediction-file';
 import { formatRecord, PredictionRecord, readPredictionLog } from '../src/serve/prediction-log';
@@ -66,6 +68,33 @@ describe('BatchingPredictor', () => {
     expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
     fail = false;
     await expect(predictor.predict(image(0))).resolves.toHaveProperty('classIndex');
+  });
+});
+
+describe('ModelRepository reload failures', () => {
+  it('leak no tensors, whatever part of the new version is broken', async () => {
+    const modelsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mldeploy-serve-leak-'));
+    const good = await createModelFixture(modelsDir, { seed: 6 });
+    const repository = new ModelRepository(path.join(modelsDir, 'latest'));
+    await repository.load();
+    const breakages: Array<[string, (dir: string) => void]> = [
+      ['a short weights.bin', (dir) => fs.writeFileSync(path.join(dir, 'weights.bin'), Buffer.alloc(100))],
+      ['NaN weights', (dir) => fs.writeFileSync(path.join(dir, 'weights.bin'), Buffer.alloc(fs.statSync(path.join(dir, 'weights.bin')).size, 0xff))],
+      ['a truncated model.json', (dir) => fs.writeFileSync(path.join(dir, 'model.json'), '{"modelTopology": ')],
+    ];
+    for (const [i, [what, breakIt]] of breakages.entries()) {
+      const broken = path.join(modelsDir, `v${90 + i}_2020_01_01`);
+      fs.cpSync(good, broken, { recursive: true });
+      breakIt(broken);
+      fs.rmSync(path.join(modelsDir, 'latest'));
+      fs.symlinkSync(path.basename(broken), path.join(modelsDir, 'latest'));
+      const before = tf.memory().numTensors;
+      await expect(repository.reload()).rejects.toThrow(ModelError);
+      expect({ what, tensors: tf.memory().numTensors }).toEqual({ what, tensors: before });
+    }
+    expect(repository.current.dir).toBe(good);
+    repository.dispose();
+    fs.rmSync(modelsDir, { recursive: true, force: true });
   });
 });
 

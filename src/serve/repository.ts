@@ -84,7 +84,7 @@ export class ModelRepository {
 
   /** Loads and validates the model `modelPath` points at; throws ModelError (one line) on failure. */
   async load(): Promise<ServedModel> {
-    const candidate = await loadAndValidate(this.modelPath, this.backend);
+    const candidate = await loadExclusively(this.modelPath, this.backend);
     this.served?.retire();
     this.served = candidate;
     return candidate;
@@ -115,7 +115,7 @@ export class ModelRepository {
 
   private async swap(): Promise<ReloadResult> {
     const previous = this.current;
-    const candidate = await loadAndValidate(this.modelPath, this.backend);
+    const candidate = await loadExclusively(this.modelPath, this.backend);
     this.served = candidate;
     previous.retire();
     return { previous_version: previous.version, version: candidate.version, changed: candidate.dir !== previous.dir };
@@ -124,6 +124,30 @@ export class ModelRepository {
   dispose(): void {
     this.served?.retire();
     this.served = undefined;
+  }
+}
+
+/** Loads in this process run one at a time, so the variables a failed load leaves behind are its own. */
+let loadQueue: Promise<unknown> = Promise.resolve();
+
+function loadExclusively(modelPath: string, backend: ServingBackendChoice): Promise<ServedModel> {
+  const run = loadQueue.then(() => loadWithoutLeaks(modelPath, backend));
+  loadQueue = run.catch(() => {});
+  return run;
+}
+
+/**
+ * tfjs builds the model (initialising its weight variables) before it reads the weights, and a
+ * load that fails after that (e.g. a short weights.bin) never hands the model back to dispose:
+ * dispose the variables this load registered instead, so failed reloads leak no tensors.
+ */
+async function loadWithoutLeaks(modelPath: string, backend: ServingBackendChoice): Promise<ServedModel> {
+  const before = new Set(Object.keys(tf.engine().registeredVariables));
+  try {
+    return await loadAndValidate(modelPath, backend);
+  } catch (err) {
+    for (const [name, variable] of Object.entries(tf.engine().registeredVariables)) if (!before.has(name)) variable.dispose();
+    throw err;
   }
 }
 

@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, w
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { main } from '../src/cli';
-import { loadModelVersion, MetadataDraft, saveModelVersion, WEIGHTS_FILE } from '../src/model/artifacts';
+import { loadModelVersion, saveModelVersion, WEIGHTS_FILE } from '../src/model/artifacts';
 import { runExport } from '../src/model/export/export-run';
 import { parseMetadata } from '../src/model/metadata';
 import { convertToOnnx, UnsupportedLayerError } from '../src/model/onnx/convert';
@@ -18,27 +18,12 @@ import { OnnxClassifier } from '../src/model/onnx/runtime';
 import { toInputTensor } from '../src/preprocess';
 import { writeCifar10Binary, type BinaryFixture } from './helpers/cifar-fixtures';
 import { createModelFixture, syntheticImages } from './helpers/model-fixture';
+import { draftOf, sharpenedModelVersion } from './helpers/onnx-fixtures';
 
 const TEST_IMAGES = 300;
 
 let work: string;
 let data: BinaryFixture;
-
-/**
- * The untrained fixture, with its last layer's logits scaled up so the probabilities are far from
- * uniform (a near-uniform output would make "matches within 1e-4" trivially true).
- */
-async function sharpenedModelVersion(modelsDir: string): Promise<string> {
-  const fixtureDir = await createModelFixture(path.join(work, 'fixture-models'), { seed: 11 });
-  const { model, metadata } = await loadModelVersion(fixtureDir);
-  const last = model.layers[model.layers.length - 1];
-  const [kernel, bias] = last.getWeights();
-  last.setWeights([tf.mul(kernel, 40), bias]);
-  const { schema_version: _s, version: _v, created_at: _c, ...draft } = metadata;
-  const saved = await saveModelVersion(model, draft as MetadataDraft, modelsDir);
-  model.dispose();
-  return saved.dir;
-}
 
 function tfjsProbabilities(model: tf.LayersModel, pixels: Uint8Array, count: number): Float32Array {
   return tf.tidy(() => (model.predict(toInputTensor(pixels, count)) as tf.Tensor).dataSync() as Float32Array);
@@ -214,8 +199,7 @@ describe('mldeploy export (CLI)', () => {
         tf.layers.dense({ units: 10, activation: 'softmax' }),
       ],
     });
-    const { schema_version: _s, version: _v, created_at: _c, ...draft } = fixture.metadata;
-    const saved = await saveModelVersion(model, draft as MetadataDraft, modelsDir);
+    const saved = await saveModelVersion(model, draftOf(fixture.metadata), modelsDir);
     const before = readFileSync(path.join(saved.dir, 'metadata.json'), 'utf8');
     const files = readdirSync(saved.dir).sort();
 

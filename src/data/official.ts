@@ -81,3 +81,20 @@ export async function fetchUrlSource(url: string, dataDir: string, archive: Offi
   }
   return destination;
 }
+
+/**
+ * Where a dataset's files are, from the user's source (path or URL), else `$<archive.env>`, else
+ * the official download; `source` is what the dataset records as its origin.
+ */
+export async function resolveDatasetSource(
+  given: string | undefined,
+  archive: OfficialArchive,
+  dataDir: string,
+  onProgress?: ProgressCallback,
+): Promise<{ local: string; source: string }> {
+  const source = given ?? (process.env[archive.env] || undefined);
+  await fs.mkdir(dataDir, { recursive: true });
+  if (!source) return { local: await ensureOfficialFolder(archive, dataDir, onProgress), source: archive.url };
+  if (isUrl(source)) return { local: await fetchUrlSource(source, dataDir, archive, onProgress), source };
+  return { local: source, source };
+}

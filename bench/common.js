@@ -51,9 +51,9 @@ function chooseModel(modelArg) {
   return path.join(modelsDir, 'latest');
 }
 
-/** Starts the built `mldeploy serve` on a free port; resolves once it prints its ready line. */
-function startServer(modelPath, workers) {
-  const cliArgs = ['bin/mldeploy', 'serve', '--model', modelPath, '--port', '0', '--log-dir', tempDir('mldeploy-bench-logs-')];
+/** Starts the built `mldeploy serve` on a free port (plus `extraArgs`); resolves once it prints its ready line. */
+function startServer(modelPath, workers, extraArgs = []) {
+  const cliArgs = ['bin/mldeploy', 'serve', '--model', modelPath, '--port', '0', '--log-dir', tempDir('mldeploy-bench-logs-'), ...extraArgs];
   if (workers) cliArgs.push('--workers', workers);
   const child = spawn(process.execPath, cliArgs, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {

@@ -48,7 +48,7 @@ export function gateOf(rules: Rule[], scenarios: ScenarioResult[], context: Gate
       reason: `below --min-success-rate ${context.minSuccessRate}: ${s.requests.succeeded} of ${s.samples} answered` + (causes ? ` (${causes})` : ''),
     });
   }
-  return { rules: evaluated.rules, passed: failures.length === 0 && context.complete, failures, skipped };
+  return { rules: rules.map((rule) => rule.text), passed: failures.length === 0 && context.complete, failures, skipped };
 }
 
 export function ruleMetricsOf(s: ScenarioResult): ScenarioMetrics {
@@ -92,8 +92,8 @@ export function describeGateFailure(failure: GateFailure): string {
 /** The gate's verdict in one line, e.g. for the end of the text report. */
 export function gateVerdict(result: DriftResult): string {
   if (result.gate.passed) return 'PASSED (exit 0)';
-  const parts = [];
+  const parts: string[] = [];
   if (result.gate.failures.length > 0) parts.push(`${result.gate.failures.length} violation(s)`);
-  if (!result.complete) parts.push(`run incomplete: ${result.incomplete_reason}`);
+  if (!result.complete) parts.push('run incomplete');
   return `FAILED, ${parts.join('; ')} (exit 1)`;
 }

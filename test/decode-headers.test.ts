@@ -66,6 +66,27 @@ describe('image headers', () => {
     expect(refusal(jpegCutInScan(jpeg)).message).toMatch(/shorter than its blocks need/);
   });
 
+  it('refuses a JPEG frame header shorter than its fields (found by the fuzzer: it read past the segment)', () => {
+    const jpeg = Buffer.from(valid.jpeg);
+    const sof = jpeg.indexOf(Buffer.from([0xff, 0xc0]));
+    jpeg.writeUInt16BE(2, sof + 2);
+    expect(refusal(jpeg).message).toMatch(/JPEG frame header is truncated/);
+    const cut = Buffer.from(valid.jpeg.subarray(0, sof + 9));
+    cut.writeUInt16BE(8, sof + 2);
+    expect(refusal(cut).code).toBe('corrupt_image');
+  });
+
+  it('answers a header read past the end of the file as corrupt_image, never an internal error', () => {
+    const read = jest.spyOn(DataView.prototype, 'getUint32').mockImplementationOnce(() => {
+      throw new RangeError('Offset is outside the bounds of the DataView');
+    });
+    try {
+      expect(refusal(valid.png)).toEqual({ code: 'corrupt_image', message: expect.stringContaining('past the end of the file') });
+    } finally {
+      read.mockRestore();
+    }
+  });
+
   it(`refuses a JPEG with more than ${MAX_JPEG_SCANS} scans`, () => {
     const jpeg = valid.jpeg;
     const sos = jpeg.indexOf(Buffer.from([0xff, 0xda]));

@@ -25,6 +25,16 @@ const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 /** Bytes -> the checked header; throws ImageDecodeError (empty, unsupported, corrupt, too large). */
 export function readImageHeader(bytes: Uint8Array): ImageHeader {
   if (bytes.length === 0) throw new ImageDecodeError('empty_image', 'the image is empty (0 bytes)');
+  try {
+    return readHeaderByType(bytes);
+  } catch (err) {
+    // A field the walkers read lies past the end of the file: truncated by definition.
+    if (err instanceof RangeError) throw corrupt('a header field lies past the end of the file');
+    throw err;
+  }
+}
+
+function readHeaderByType(bytes: Uint8Array): ImageHeader {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const ascii = (start: number, length: number) => String.fromCharCode(...bytes.subarray(start, start + length));
   if (PNG_SIGNATURE.every((b, i) => bytes[i] === b)) return readPngHeader(bytes, view);

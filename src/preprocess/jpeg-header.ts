@@ -67,6 +67,7 @@ export function readJpegHeader(bytes: Uint8Array, view: DataView): ImageHeader {
 }
 
 function readFrame(bytes: Uint8Array, view: DataView, offset: number, progressive: boolean): Frame {
+  if (view.getUint16(offset) < 8) throw corrupt('JPEG frame header is truncated');
   const height = view.getUint16(offset + 3);
   const width = view.getUint16(offset + 5);
   checkDimensions(width, height);

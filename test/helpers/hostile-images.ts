@@ -2,7 +2,7 @@
  * The hostile inputs issue 11 reproduced against `serve`, byte for byte, plus builders for
  * valid images of every decoded format (for header tests and fuzz seeds).
  */
-import { deflateSync } from 'node:zlib';
+import { crc32, deflateSync } from 'node:zlib';
 import { Jimp } from 'jimp';
 import { handMadePng } from './png';
 
@@ -45,7 +45,6 @@ export function oneBitPng(width: number, height: number): Buffer {
 }
 
 export function pngChunk(type: string, data: Buffer): Buffer {
-  const { crc32 } = require('node:zlib') as { crc32: (data: Buffer) => number };
   const length = Buffer.alloc(4);
   length.writeUInt32BE(data.length);
   const typeAndData = Buffer.concat([Buffer.from(type, 'latin1'), data]);

@@ -1,6 +1,7 @@
 import * as http from 'node:http';
 import { Handler, TinyServer, json, tinyServer } from './helpers/tiny-server';
-import { ApiUnreachableError, PredictClient, replayImages } from '../src/drift/replay';
+import { ApiUnreachableError, PredictClient } from '../src/drift/client';
+import { replayImages } from '../src/drift/replay';
 import { PIXELS_PER_IMAGE, decodeImageToRgb32 } from '../src/preprocess';
 import type { ImageSet } from '../src/data/types';
 

@@ -13,7 +13,8 @@ import { startServer } from '../serve';
 import { describeInvalid } from '../util/validation';
 import { MeasuredRun, assembleResult } from './assemble';
 import { DriftOptions, validateDriftOptions } from './options';
-import { PredictClient, replayImages } from './replay';
+import { PredictClient } from './client';
+import { replayImages } from './replay';
 import type { DriftResult } from './result';
 import { ScenarioImages, buildScenarioImages, loadSources } from './sources';
 

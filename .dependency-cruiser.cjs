@@ -1,6 +1,8 @@
 /**
  * The import rules of docs/architecture.md, checked by `npm run lint` (depcruise).
  * Type-only imports count too: a type import is still a dependency between packages.
+ * A `to.path` is the resolved file: node_modules/<package>/... for packages, the bare name for
+ * Node's own modules (node:fs resolves to fs). test/lint-rules.test.ts checks that each rule fires.
  */
 /** Optional dependencies may be absent (tfjs-node cannot install offline); code loads them guardedly. */
 const OPTIONAL = Object.keys(require('./package.json').optionalDependencies ?? {});
@@ -63,7 +65,7 @@ module.exports = {
       comment: 'Pure modules are functions of their arguments, unit-tested against independently computed values: no HTTP, CLI, terminal or filesystem code.',
       from: { path: PURE_MODULES },
       to: {
-        path: '^(express|multer|commander|chalk|cli-progress|(node:)?(fs|fs/promises|child_process|http|https|net|cluster))$',
+        path: ['^(fs|fs/promises|child_process|http|https|net|cluster)$', '(^|/)node_modules/(express|multer|commander|chalk|cli-progress)/'],
       },
     },
     {
@@ -71,7 +73,7 @@ module.exports = {
       severity: 'error',
       comment: 'Only src/cli.ts and src/commands parse arguments and print: library code returns values and reports progress through callbacks.',
       from: { path: '^src/', pathNot: '^src/(cli[.]ts|commands/)' },
-      to: { path: '^(commander|chalk|cli-progress|supports-color)$' },
+      to: { path: '(^|/)node_modules/(commander|chalk|cli-progress|supports-color)/' },
     },
     {
       name: 'src-not-to-tests-or-tools',

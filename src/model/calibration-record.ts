@@ -20,10 +20,16 @@ import {
   fitTemperature,
   negativeLogLikelihood,
 } from './calibration';
-import { compact, evenIndices, MAX_REFERENCE_SIGNALS, probabilityRow, type Predictions } from './evaluate';
+import { compact, evenIndices, probabilityRow, type Predictions } from './evaluate';
 import type { CalibrationRecord } from './metadata';
 
 export const CALIBRATION_SPLIT_SEED = 13;
+/**
+ * The detectors' reference keeps up to this many calibration images (all 5,000 of a CIFAR-10
+ * test half). A reference is one random draw: the smaller it is, the more its own chance
+ * deviation from the population makes a fixed-reference test fire on large clean windows.
+ */
+export const MAX_CALIBRATION_REFERENCE = 5000;
 
 export interface TestSplit {
   /** Test-set indices used for calibration, ascending. */
@@ -55,7 +61,7 @@ export function buildCalibrationRecord(
   const rows = Array.from({ length: images.count }, (_, i) => probabilityRow(predictions, i));
   const temperature = fitTemperature(rows, images.labels);
   const calibrated = applyTemperatureToRows(rows, temperature);
-  const kept = evenIndices(images.count, MAX_REFERENCE_SIGNALS);
+  const kept = evenIndices(images.count, MAX_CALIBRATION_REFERENCE);
   const keptPixels = new Uint8Array(kept.length * PIXELS_PER_IMAGE);
   kept.forEach((index, i) => keptPixels.set(images.pixels.subarray(index * PIXELS_PER_IMAGE, (index + 1) * PIXELS_PER_IMAGE), i * PIXELS_PER_IMAGE));
   const stats = batchImageStats(keptPixels, kept.length);

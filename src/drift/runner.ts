@@ -60,7 +60,8 @@ export async function runDrift(options: DriftOptions): Promise<DriftResult> {
         (p) => progress({ type: 'replay', scenario: scenario.name, ...p }),
         deadline.signal,
       );
-      progress({ type: 'replay-end', scenario: scenario.name, total: scenario.images.count, failed: outcome.failed, durationS: outcome.durationS });
+      // total: the images actually sent, so a stopped replay's rate is not overstated.
+      progress({ type: 'replay-end', scenario: scenario.name, total: scenario.images.count - outcome.unsent, failed: outcome.failed, durationS: outcome.durationS });
       replays.push({ scenario, outcome });
       if (outcome.stopped !== null) {
         incompleteReason = `stopped in scenario ${scenario.name}: ${outcome.stopped}`;

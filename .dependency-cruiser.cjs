@@ -14,102 +14,92 @@ const PURE_MODULES = [
   '^src/data/corruptions/',
 ];
 
+/** Every rule is an error: `npm run lint` fails on it. */
+function rule(name, comment, from, to) {
+  return { name, severity: 'error', comment, from, to };
+}
+
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
   forbidden: [
-    {
-      name: 'no-circular',
-      severity: 'error',
-      comment: 'No import cycles, inside a package or between packages.',
-      from: {},
-      to: { circular: true },
-    },
-    {
-      name: 'model-not-to-upper-layers',
-      severity: 'error',
-      comment: 'src/model is used by serve, drift, report and the commands; it never imports them.',
-      from: { path: '^src/model/' },
-      to: { path: '^src/(serve|drift|commands|report)/' },
-    },
-    {
-      name: 'serve-not-to-drift',
-      severity: 'error',
-      comment: 'The API knows nothing about drift testing (drift talks to it over HTTP).',
-      from: { path: '^src/serve/' },
-      to: { path: '^src/(drift|report|commands)/' },
-    },
-    {
-      name: 'drift-not-to-report',
-      severity: 'error',
-      comment: 'Drift computes one result object; the command has it rendered by src/report.',
-      from: { path: '^src/drift/' },
-      to: { path: '^src/(report|commands)/' },
-    },
-    {
-      name: 'drift-to-serve-only-through-its-entry',
-      severity: 'error',
-      comment: "Drift reaches a server over HTTP; --model mode starts one through serve's public entry (src/serve/index.ts) only.",
-      from: { path: '^src/drift/' },
-      to: { path: '^src/serve/', pathNot: '^src/serve/index[.]ts$' },
-    },
-    {
-      name: 'report-renders-only',
-      severity: 'error',
-      comment: 'Renderers take result objects; they never call the commands, the API or the replay.',
-      from: { path: '^src/report/' },
-      to: { path: '^src/(commands|serve)/' },
-    },
-    {
-      name: 'pure-modules-without-io',
-      severity: 'error',
-      comment: 'Pure modules are functions of their arguments, unit-tested against independently computed values: no HTTP, CLI, terminal or filesystem code.',
-      from: { path: PURE_MODULES },
-      to: {
-        path: ['^(fs|fs/promises|child_process|http|https|net|cluster)$', '(^|/)node_modules/(express|multer|commander|chalk|cli-progress)/'],
-      },
-    },
-    {
-      name: 'only-the-cli-talks-to-the-terminal',
-      severity: 'error',
-      comment: 'Only src/cli.ts and src/commands parse arguments and print: library code returns values and reports progress through callbacks.',
-      from: { path: '^src/', pathNot: '^src/(cli[.]ts|commands/)' },
-      to: { path: '(^|/)node_modules/(commander|chalk|cli-progress|supports-color)/' },
-    },
-    {
-      name: 'src-not-to-tests-or-tools',
-      severity: 'error',
-      comment: 'The package ships src (as dist/); test/, bench/ and scripts/ are not in it.',
-      from: { path: '^src/' },
-      to: { path: '^(test|bench|scripts)/' },
-    },
-    {
-      name: 'benches-not-to-tests',
-      severity: 'error',
-      comment: 'Benches use the built package (dist/) and their own helpers, not the test suite.',
-      from: { path: '^(bench|scripts)/' },
-      to: { path: '^test/' },
-    },
-    {
-      name: 'src-not-to-dev-dependencies',
-      severity: 'error',
-      comment: 'Users install the dependencies only; code in src must not need a devDependency at run time.',
-      from: { path: '^src/' },
-      to: { dependencyTypes: ['npm-dev'], dependencyTypesNot: ['type-only'] },
-    },
-    {
-      name: 'not-to-unresolvable',
-      severity: 'error',
-      comment: 'An import that resolves to nothing.',
-      from: {},
-      to: { couldNotResolve: true, pathNot: OPTIONAL.map((name) => `^${name}$`) },
-    },
-    {
-      name: 'no-undeclared-package',
-      severity: 'error',
-      comment: 'Every package imported is declared in package.json.',
-      from: {},
-      to: { dependencyTypes: ['npm-no-pkg', 'npm-unknown'] },
-    },
+    rule(
+      'no-circular',
+      'No import cycles, inside a package or between packages.',
+      {},
+      { circular: true },
+    ),
+    rule(
+      'model-not-to-upper-layers',
+      'src/model is used by serve, drift, report and the commands; it never imports them.',
+      { path: '^src/model/' },
+      { path: '^src/(serve|drift|commands|report)/' },
+    ),
+    rule(
+      'serve-not-to-drift',
+      'The API knows nothing about drift testing (drift talks to it over HTTP).',
+      { path: '^src/serve/' },
+      { path: '^src/(drift|report|commands)/' },
+    ),
+    rule(
+      'drift-not-to-report',
+      'Drift computes one result object; the command has it rendered by src/report.',
+      { path: '^src/drift/' },
+      { path: '^src/(report|commands)/' },
+    ),
+    rule(
+      'drift-to-serve-only-through-its-entry',
+      "Drift reaches a server over HTTP; --model mode starts one through serve's public entry (src/serve/index.ts) only.",
+      { path: '^src/drift/' },
+      { path: '^src/serve/', pathNot: '^src/serve/index[.]ts$' },
+    ),
+    rule(
+      'report-renders-only',
+      'Renderers take result objects; they never call the commands, the API or the replay.',
+      { path: '^src/report/' },
+      { path: '^src/(commands|serve)/' },
+    ),
+    rule(
+      'pure-modules-without-io',
+      'Pure modules are functions of their arguments, unit-tested against independently computed values: no HTTP, CLI, terminal or filesystem code.',
+      { path: PURE_MODULES },
+      { path: ['^(fs|fs/promises|child_process|http|https|net|cluster)$', '(^|/)node_modules/(express|multer|commander|chalk|cli-progress)/'] },
+    ),
+    rule(
+      'only-the-cli-talks-to-the-terminal',
+      'Only src/cli.ts and src/commands parse arguments and print: library code returns values and reports progress through callbacks.',
+      { path: '^src/', pathNot: '^src/(cli[.]ts|commands/)' },
+      { path: '(^|/)node_modules/(commander|chalk|cli-progress|supports-color)/' },
+    ),
+    rule(
+      'src-not-to-tests-or-tools',
+      'The package ships src (as dist/); test/, bench/ and scripts/ are not in it.',
+      { path: '^src/' },
+      { path: '^(test|bench|scripts)/' },
+    ),
+    rule(
+      'benches-not-to-tests',
+      'Benches use the built package (dist/) and their own helpers, not the test suite.',
+      { path: '^(bench|scripts)/' },
+      { path: '^test/' },
+    ),
+    rule(
+      'src-not-to-dev-dependencies',
+      'Users install the dependencies only; code in src must not need a devDependency at run time.',
+      { path: '^src/' },
+      { dependencyTypes: ['npm-dev'], dependencyTypesNot: ['type-only'] },
+    ),
+    rule(
+      'not-to-unresolvable',
+      'An import that resolves to nothing.',
+      {},
+      { couldNotResolve: true, pathNot: OPTIONAL.map((name) => `^${name}$`) },
+    ),
+    rule(
+      'no-undeclared-package',
+      'Every package imported is declared in package.json.',
+      {},
+      { dependencyTypes: ['npm-no-pkg', 'npm-unknown'] },
+    ),
   ],
   options: {
     doNotFollow: { path: 'node_modules' },

@@ -69,7 +69,8 @@ describe('mldeploy drift usage errors (exit 2)', () => {
     [['drift', '--url', 'http://127.0.0.1:1', '--scenarios', 'clean', '--fail-on', 'psi'], /invalid --fail-on rule "psi"/],
     [['drift', '--url', 'http://127.0.0.1:1', '--scenarios', 'clean', '--fail-on', 'latency>3'], /unknown metric "latency"/],
     [['drift', '--url', 'http://127.0.0.1:1', '--scenarios', 'clean,noisy', '--fail-on', 'blur:psi>0.2'], /names scenario "blur", which this run does not have/],
-    [['drift', '--url', 'http://127.0.0.1:1', '--min-success-rate', '1.5'], /--min-success-rate must be between 0 and 1, got 1.5/],
+    [['drift', '--url', 'http://127.0.0.1:1', '--min-success-rate', '1.5'], /--min-success-rate must be between 0 and 1, got "1.5"/],
+    [['drift', '--url', 'http://127.0.0.1:1', '--min-success-rate', 'most'], /--min-success-rate must be between 0 and 1, got "most"/],
     [['drift', '--url', 'http://127.0.0.1:1', '--deadline', 'soon'], /--deadline must be a number > 0, got "soon"/],
   ])('%j', async (args, message) => {
     const run = await runCli(args);

@@ -18,6 +18,7 @@ import { runDrift } from '../drift/runner';
 import { SCENARIOS } from '../drift/scenarios';
 import { writeDriftOutputs } from '../report/drift-outputs';
 import { formatNumber, formatPercent } from '../report/drift-text';
+import { UsageError } from '../errors';
 import { integer, positiveNumber } from './option-parsers';
 
 /** What commander hands over: DriftOptions' fields, named after the flags where they differ. */
@@ -38,6 +39,13 @@ function collectScenario(value: string, previous: CustomScenarioSpec[] = []): Cu
   const at = value.indexOf('=');
   if (at <= 0 || at === value.length - 1) throw new InvalidArgumentError('expected name=<folder or .tar.gz>, e.g. street=./photos.');
   return [...previous, { name: value.slice(0, at), source: value.slice(at + 1) }];
+}
+
+/** 0..1 inclusive (option-parsers' fraction() excludes 1, which here means "every request"). */
+function shareOfRequests(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !(n >= 0 && n <= 1)) throw new UsageError(`--min-success-rate must be between 0 and 1, got "${value}"`);
+  return n;
 }
 
 function collect(value: string, previous: string[] = []): string[] {
@@ -122,9 +130,9 @@ export function registerDrift(program: Command): void {
         .default('baseline'),
     )
     .option('--fail-on <rule>', "gate rule, e.g. 'psi>0.2' (repeatable; quote it)", collect)
-    .option('--min-success-rate <fraction>', 'fail the gate for any scenario answering less than this share of requests (0 disables)', Number, DEFAULT_MIN_SUCCESS_RATE)
+    .option('--min-success-rate <fraction>', 'fail the gate for any scenario answering less than this share of requests (0 disables)', shareOfRequests, DEFAULT_MIN_SUCCESS_RATE)
     .option('--deadline <seconds>', 'bound on the whole run; what was measured by then is reported as incomplete (exit 1)', positiveNumber('--deadline'))
-    .addOption(new Option('--api-key <key>', 'API key the server expects').env('MLDEPLOY_API_KEY'))
+    .addOption(new Option('--api-key <key>', 'API key the server expects (sent to the --url origin only)').env('MLDEPLOY_API_KEY'))
     .addHelpText('after', helpText())
     .action(async (opts: DriftCliOptions) => {
       const progress = createProgressPrinter();

@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { isUrl, type OfficialArchive } from '../data/official';
 import type { DataProgress } from '../data/types';
 import { UsageError } from '../errors';
+import type { ServingBackendChoice } from '../model/onnx/serving';
 import { Rule, SCENARIO_NAME_PATTERN, checkRuleScenarios, parseRule } from './rules';
 import { TRANSFORM_SCENARIO_NAMES, isTransformScenario } from './scenarios';
 
@@ -33,6 +34,8 @@ export interface DriftOptions {
   url?: string;
   /** A model to serve in-process for this run. */
   modelPath?: string;
+  /** Engine of that in-process server (serve's --backend; default auto). */
+  backend?: ServingBackendChoice;
   samples: number;
   scenarios: string[];
   customScenarios: CustomScenarioSpec[];

@@ -38,7 +38,7 @@ export async function runDrift(options: DriftOptions): Promise<DriftResult> {
     if (url === null) {
       progress({ type: 'stage', message: `starting a server for ${options.modelPath}` });
       logDir = await fs.mkdtemp(path.join(os.tmpdir(), 'mldeploy-drift-'));
-      server = await startServer({ modelPath: options.modelPath!, port: 0, host: '127.0.0.1', workers: 1, logDir, logLevel: 'silent' });
+      server = await startServer({ modelPath: options.modelPath!, backend: options.backend, port: 0, host: '127.0.0.1', workers: 1, logDir, logLevel: 'silent' });
       url = server.url;
     }
     const client = new PredictClient({ url, apiKey: options.apiKey, timeoutMs: options.timeoutMs, retries: options.retries });

@@ -32,6 +32,3 @@ export function coloursFor(level: chalk.Level): Colours {
 
 /** For lines written to stderr (errors, warnings, gate verdicts). */
 export const stderrColours: Colours = coloursFor(colourLevel('stderr'));
-
-/** For lines written to stdout. */
-export const stdoutColours: Colours = coloursFor(colourLevel('stdout'));

@@ -82,11 +82,11 @@ export function defocusKernel(radius: number, aliasBlur: number): { kernel: Floa
       }
     }
   }
-  for (let i = 0; i < disk.length; i++) disk[i] /= total;
+  for (let i = 0; i < disk.length; i++) disk[i] = Math.fround(disk[i] / total);
   // cv2's 3-tap Gaussian: exp(-x^2 / (2 sigma^2)) at -1, 0, 1, normalised.
   const side = Math.exp(-1 / (2 * aliasBlur * aliasBlur));
-  const taps = [side / (1 + 2 * side), 1 / (1 + 2 * side), side / (1 + 2 * side)];
-  const blurred = separable(disk, size, taps, reflect101);
+  const taps = [side / (1 + 2 * side), 1 / (1 + 2 * side), side / (1 + 2 * side)].map(Math.fround);
+  const blurred = separable(disk, size, taps, reflect101, Math.fround);
   const half = Math.ceil(radius) + 1;
   const kernel = new Float64Array((2 * half + 1) ** 2);
   for (let y = -half; y <= half; y++) {
@@ -219,15 +219,25 @@ function clip8(total: number): number {
   return Math.min(255, Math.max(0, Math.floor(total / (1 << PRECISION_BITS))));
 }
 
-/** 1-D correlation along rows then columns of a square plane, `edge` mapping out-of-range indices. */
-function separable(plane: Float64Array, side: number, taps: number[], edge: (i: number, n: number) => number): Float64Array {
+/**
+ * 1-D correlation along rows then columns of a square plane, `edge` mapping out-of-range
+ * indices, `round` applied to each pass's output (Math.fround where the original is float32:
+ * make_cifar_c's disk kernel is, and its rounding decides which side of a level a sum lands on).
+ */
+function separable(
+  plane: Float64Array,
+  side: number,
+  taps: number[],
+  edge: (i: number, n: number) => number,
+  round: (v: number) => number = (v) => v,
+): Float64Array {
   const radius = (taps.length - 1) / 2;
   const rows = new Float64Array(plane.length);
   for (let y = 0; y < side; y++) {
     for (let x = 0; x < side; x++) {
       let total = 0;
       for (let k = -radius; k <= radius; k++) total += taps[k + radius] * plane[y * side + edge(x + k, side)];
-      rows[y * side + x] = total;
+      rows[y * side + x] = round(total);
     }
   }
   const out = new Float64Array(plane.length);
@@ -235,7 +245,7 @@ function separable(plane: Float64Array, side: number, taps: number[], edge: (i: 
     for (let x = 0; x < side; x++) {
       let total = 0;
       for (let k = -radius; k <= radius; k++) total += taps[k + radius] * rows[edge(y + k, side) * side + x];
-      out[y * side + x] = total;
+      out[y * side + x] = round(total);
     }
   }
   return out;

@@ -179,6 +179,18 @@ describe('a run that stops early', () => {
     expect(result.scenarios[0].requests.failed).toBe(0);
   });
 
+  it('at --deadline before anything was replayed: exit 1 naming the stage, nothing written', async () => {
+    // /model-info never answers (and the per-request timeout is long).
+    const target = await tinyServer((req, _body, res) => (req.url === '/ping' ? json(res, 200, { status: 'healthy', model_loaded: true }) : undefined));
+    servers.push(target);
+    const run = await runCli([
+      'drift', '--url', target.url, '--scenarios', 'clean', '--data', cifar10, '--timeout-ms', '60000', '--deadline', '0.5', ...outputArgs('setup-deadline'),
+    ]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('--deadline 0.5 s reached while reaching the API; nothing was replayed');
+    expect(existsSync(path.join(tmp, 'setup-deadline'))).toBe(false);
+  });
+
   it('refuses a --deadline that is not a positive number', async () => {
     const run = await runCli(['drift', '--url', 'http://127.0.0.1:1', '--deadline', '0']);
     expect(run.code).toBe(2);

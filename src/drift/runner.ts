@@ -42,11 +42,15 @@ export async function runDrift(options: DriftOptions): Promise<DriftResult> {
       url = server.url;
     }
     const client = new PredictClient({ url, apiKey: options.apiKey, timeoutMs: options.timeoutMs, retries: options.retries });
-    const info = await client.probe();
-    progress({ type: 'stage', message: `replaying against ${client.url} (model ${info.version ?? 'unknown'}, classes: ${info.class_names.length})` });
-    const profile = options.reference === 'model' ? await fetchReferenceProfile(client) : null;
-    const scenarios = await buildScenarioImages(plan, sources, info.class_names, options);
-    await checkOnePrediction(client, scenarios);
+    const prepared = async () => {
+      const info = await client.probe();
+      progress({ type: 'stage', message: `replaying against ${client.url} (model ${info.version ?? 'unknown'}, classes: ${info.class_names.length})` });
+      const profile = options.reference === 'model' ? await fetchReferenceProfile(client) : null;
+      const scenarios = await buildScenarioImages(plan, sources, info.class_names, options);
+      await checkOnePrediction(client, scenarios);
+      return { info, profile, scenarios };
+    };
+    const { info, profile, scenarios } = await beforeDeadline(prepared(), deadline.signal, 'reaching the API');
 
     const replays: MeasuredRun['replays'] = [];
     let incompleteReason: string | null = null;
@@ -68,7 +72,7 @@ export async function runDrift(options: DriftOptions): Promise<DriftResult> {
         break;
       }
     }
-    if (incompleteReason === null && replays.length < scenarios.length) incompleteReason = `${describeAbort(deadline.signal)} before replaying`;
+    if (incompleteReason === null && replays.length < scenarios.length) incompleteReason = describeAbort(deadline.signal);
     if (incompleteReason !== null && replays.length < scenarios.length) {
       incompleteReason += `; not replayed: ${scenarios.slice(replays.length).map((s) => s.name).join(', ')}`;
     }
@@ -82,6 +86,8 @@ export async function runDrift(options: DriftOptions): Promise<DriftResult> {
 
 /** Setup that outlives the deadline has measured nothing to report: a plain failure (exit 1). */
 async function beforeDeadline<T>(work: Promise<T>, signal: AbortSignal, stage: string): Promise<T> {
+  // Left running when the deadline wins; its late failure must not become an unhandled rejection.
+  work.catch(() => undefined);
   let onAbort: () => void = () => undefined;
   const aborted = new Promise<never>((_, reject) => {
     onAbort = () => reject(new MldeployError(`${describeAbort(signal)} while ${stage}; nothing was replayed`));

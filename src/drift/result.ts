@@ -1,5 +1,5 @@
 /**
- * The performance_log.json contract: one drift run as one object. The runner builds it,
+ * The performance_log.json contract: one drift run as one object. assemble.ts builds it,
  * the txt/html/png reports render it, and anything reading the file back validates it here.
  * Fields added since the first files carry defaults, so older files still parse.
  */

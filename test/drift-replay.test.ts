@@ -81,6 +81,24 @@ describe('replayImages', () => {
     expect(outcome.predictions).toEqual(['dog', 'dog', 'dog']);
   });
 
+  it("waits as long as a 503's Retry-After asks before retrying (an overloaded server is not hammered)", async () => {
+    const server = await start((_req, _body, res) => {
+      if (server.requests.length === 1) {
+        res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '5' });
+        res.end(JSON.stringify({ error: { code: 'overloaded', message: 'busy' } }));
+      } else json(res, 200, { predicted_class: 'dog', confidence: 0.5 });
+    });
+    // With a 1 ms backoff the retry would follow at once; Retry-After: 5 holds it back.
+    const client = new PredictClient({ url: server.url, timeoutMs: 2000, retries: 1, backoffMs: 1 });
+    const controller = new AbortController();
+    const predicted = client.predict(Buffer.from('png'), controller.signal);
+    while (server.requests.length < 1) await new Promise((resolve) => setTimeout(resolve, 5));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(server.requests).toHaveLength(1);
+    controller.abort();
+    expect(await predicted).toMatchObject({ ok: false, error: 'aborted' });
+  });
+
   it('counts requests that still fail after the retries, without throwing', async () => {
     const server = await start((_req, body, res) => {
       void imageIndex(body).then((index) => {

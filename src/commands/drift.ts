@@ -117,7 +117,7 @@ export function registerDrift(program: Command): void {
     .option('--scenario <name=source>', 'add a scenario from your own images: a class folder or .tar.gz (repeatable)', collectScenario)
     .option('--concurrency <n>', 'requests in flight', integer('--concurrency', 1), DEFAULT_CONCURRENCY)
     .option('--timeout-ms <ms>', 'per-request timeout', integer('--timeout-ms', 1), DEFAULT_TIMEOUT_MS)
-    .option('--retries <n>', 'retries (with backoff) on connection errors, timeouts and 5xx', integer('--retries', 0), DEFAULT_RETRIES)
+    .option('--retries <n>', 'retries (with backoff, or the Retry-After a 429/503 asks, up to 5 s) on connection errors, timeouts, 429 and 5xx', integer('--retries', 0), DEFAULT_RETRIES)
     .option('--seed <n>', 'seed for sampling and scenario noise', integer('--seed', 0), DEFAULT_SEED)
     .addOption(new Option('--data <source>', 'CIFAR-10 source: official .tar.gz, its folder, a class-folder dataset, or URL').env('MLDEPLOY_CIFAR10'))
     .addOption(new Option('--cifar100 <source>', 'CIFAR-100 source: official .tar.gz, its folder, or a folder/.tar.gz of images').env('MLDEPLOY_CIFAR100'))

@@ -4,6 +4,7 @@
  * Failed predictions are returned, never thrown. Redirects are followed by hand so the API key
  * only ever goes to the --url origin.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { MldeployError } from '../errors';
 
 /** The API could not be reached or refused us before any replay: exit 2 like a usage error. */
@@ -46,10 +47,15 @@ const MAX_REDIRECTS = 5;
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 /** A liveness check after a failed request waits at most this long for GET /ping. */
 const LIVENESS_TIMEOUT_MS = 2000;
+/** A 429/503's Retry-After is honoured up to this long before the next attempt. */
+const MAX_RETRY_AFTER_MS = 5000;
 
-/** A transport-level failure worth retrying (as opposed to a 4xx answer). */
+/** A failure worth retrying (as opposed to a 4xx answer), with the wait the server asked for. */
 class TransientError extends Error {
-  constructor(readonly code: string) {
+  constructor(
+    readonly code: string,
+    readonly retryAfterMs = 0,
+  ) {
     super(code);
   }
 }
@@ -146,8 +152,10 @@ export class PredictClient {
     const backoff = this.options.backoffMs ?? DEFAULT_BACKOFF_MS;
     let lastError = 'unknown';
     let lastLatency = 0;
+    let retryAfterMs = 0;
     for (let attempt = 0; attempt <= this.options.retries; attempt++) {
-      if (attempt > 0) await sleep(backoff * 2 ** (attempt - 1));
+      // An aborted wait ends early; the check below then reports the abort.
+      if (attempt > 0) await sleep(Math.max(backoff * 2 ** (attempt - 1), retryAfterMs), undefined, { signal }).catch(() => undefined);
       if (signal?.aborted) return failure('aborted', lastLatency, attempt);
       const started = performance.now();
       try {
@@ -158,7 +166,9 @@ export class PredictClient {
         );
         const text = await response.text();
         lastLatency = performance.now() - started;
-        if (response.status >= 500 || response.status === 429) throw new TransientError(`http_${response.status}`);
+        if (response.status >= 500 || response.status === 429) {
+          throw new TransientError(`http_${response.status}`, parseRetryAfter(response.headers.get('retry-after')));
+        }
         if (!response.ok) return failure(`http_${response.status}`, lastLatency, attempt);
         const parsed = parsePrediction(text);
         if (!parsed) return failure('invalid_response', lastLatency, attempt);
@@ -167,6 +177,7 @@ export class PredictClient {
         lastLatency = performance.now() - started;
         if (signal?.aborted) return failure('aborted', lastLatency, attempt);
         lastError = err instanceof TransientError ? err.code : describeFailure(err);
+        retryAfterMs = err instanceof TransientError ? err.retryAfterMs : 0;
       }
     }
     return failure(lastError, lastLatency, this.options.retries);
@@ -228,6 +239,8 @@ function normaliseBaseUrl(url: string): string {
   return url.replace(/\/+$/, '');
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+/** Retry-After in delta-seconds (an HTTP date is ignored), capped at MAX_RETRY_AFTER_MS; 0 when absent. */
+function parseRetryAfter(header: string | null): number {
+  const seconds = Number(header ?? '');
+  return Number.isFinite(seconds) && seconds > 0 ? Math.min(seconds * 1000, MAX_RETRY_AFTER_MS) : 0;
 }

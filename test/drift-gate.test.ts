@@ -2,28 +2,12 @@
 import { describeGateFailure, gateOf, type GateContext } from '../src/drift/gate';
 import type { ScenarioResult } from '../src/drift/result';
 import { parseRule } from '../src/drift/rules';
+import { scenarioResult } from './helpers/drift-results';
 
+/** Answered, with a small drift against the reference. */
 function scenario(name: string, overrides: Partial<ScenarioResult> = {}): ScenarioResult {
-  return {
-    name,
-    source: name,
-    samples: 10,
-    labelled: true,
-    accuracy: 0.8,
+  return scenarioResult(name, {
     accuracy_drop: 0.05,
-    mean_confidence: 0.7,
-    success_rate: 1,
-    requests: { succeeded: 10, failed: 0, retries: 0, errors: {}, unsent: 0 },
-    latency_ms: { p50: 5, p95: 9, p99: 12 },
-    throughput_rps: 100,
-    duration_s: 0.1,
-    class_distribution: {},
-    class_counts: {},
-    confidence_histogram: { bin_edges: [0, 1], counts: [10], fractions: [1] },
-    input_stats: {},
-    predictions: [],
-    true_labels: null,
-    confidences: [],
     drift: {
       psi: { confidence: 0.05, class: 0.01 },
       psi_max: 0.05,
@@ -32,9 +16,8 @@ function scenario(name: string, overrides: Partial<ScenarioResult> = {}): Scenar
       ks: { confidence: { statistic: 0.1, p_value: 0.9 } },
       chi2: { statistic: 1, p_value: 0.9, dof: 1 },
     },
-    recommendations: [],
     ...overrides,
-  };
+  });
 }
 
 /** Every request failed: nothing measured but the success rate. */
@@ -44,7 +27,7 @@ function allFailed(name: string, overrides: Partial<ScenarioResult> = {}): Scena
     accuracy_drop: null,
     mean_confidence: null,
     success_rate: 0,
-    requests: { succeeded: 0, failed: 10, retries: 20, errors: { http_500: 10 }, unsent: 0 },
+    requests: { succeeded: 0, failed: 4, retries: 8, errors: { http_500: 4 }, unsent: 0 },
     latency_ms: { p50: null, p95: null, p99: null },
     drift: null,
     ...overrides,
@@ -66,14 +49,14 @@ describe('gateOf', () => {
 
   it('fails metrics left null by failed requests, with the causes', () => {
     const gate = gateOf(rules('psi>0.2', 'accuracy<0.5', 'p95_ms>100'), [scenario('clean', { drift: null }), allFailed('noisy')], { ...context, minSuccessRate: 0 });
-    const reason = 'no successful request (http_500 x10)';
+    const reason = 'no successful request (http_500 x4)';
     expect(gate.failures).toEqual([
       { rule: 'psi>0.2', scenario: 'noisy', value: null, reason },
       { rule: 'accuracy<0.5', scenario: 'noisy', value: null, reason },
       { rule: 'p95_ms>100', scenario: 'noisy', value: null, reason },
     ]);
     expect(gate.passed).toBe(false);
-    expect(describeGateFailure(gate.failures[0])).toBe('rule psi>0.2 failed on scenario noisy: no value, no successful request (http_500 x10)');
+    expect(describeGateFailure(gate.failures[0])).toBe('rule psi>0.2 failed on scenario noisy: no value, no successful request (http_500 x4)');
   });
 
   it('still skips what does not apply: accuracy without labels, drift of the baseline itself, accuracy_drop without a reference accuracy', () => {
@@ -93,7 +76,7 @@ describe('gateOf', () => {
   });
 
   it('applies --min-success-rate to every scenario, the baseline too, with or without rules', () => {
-    const clean = scenario('clean', { drift: null, success_rate: 0.9, requests: { succeeded: 9, failed: 1, retries: 0, errors: { timeout: 1 }, unsent: 0 } });
+    const clean = scenario('clean', { drift: null, samples: 10, success_rate: 0.9, requests: { succeeded: 9, failed: 1, retries: 0, errors: { timeout: 1 }, unsent: 0 } });
     const gate = gateOf([], [clean, scenario('noisy')], context);
     expect(gate.failures).toEqual([
       { rule: 'success_rate<0.99', scenario: 'clean', value: 0.9, reason: 'below --min-success-rate 0.99: 9 of 10 answered (timeout x1)' },

@@ -1,37 +1,12 @@
-import { DriftResult, ScenarioResult, parseDriftResult } from '../src/drift/result';
+import { DriftResult, parseDriftResult } from '../src/drift/result';
 import { driftChartConfigs, renderDriftChart } from '../src/report/drift-chart';
 import { renderDriftHtml } from '../src/report/drift-html';
 import { formatPValue, renderDriftText } from '../src/report/drift-text';
+import { HISTOGRAM_EDGES, scenarioResult } from './helpers/drift-results';
 
 const CLASSES = ['cat', 'dog'];
-const EDGES = [0, 0.2, 0.4, 0.6, 0.8, 1];
-
-function scenario(name: string, overrides: Partial<ScenarioResult>): ScenarioResult {
-  return {
-    name,
-    source: `cifar10 test + ${name}`,
-    samples: 4,
-    labelled: true,
-    accuracy: 0.75,
-    accuracy_drop: null,
-    mean_confidence: 0.8,
-    success_rate: 1,
-    requests: { succeeded: 4, failed: 0, retries: 0, errors: {}, unsent: 0 },
-    latency_ms: { p50: 4.25, p95: 9.5, p99: 12 },
-    throughput_rps: 812.4,
-    duration_s: 0.005,
-    class_distribution: { cat: 0.5, dog: 0.5 },
-    class_counts: { cat: 2, dog: 2 },
-    confidence_histogram: { bin_edges: EDGES, counts: [0, 0, 1, 1, 2], fractions: [0, 0, 0.25, 0.25, 0.5] },
-    input_stats: { brightness: { mean: 120.5, std: 30 }, noise: { mean: 10.25, std: 2 } },
-    predictions: ['cat', 'dog', 'cat', 'dog'],
-    true_labels: ['cat', 'dog', 'dog', 'dog'],
-    confidences: [0.9, 0.7, 0.5, 0.95],
-    drift: null,
-    recommendations: [],
-    ...overrides,
-  };
-}
+const EDGES = HISTOGRAM_EDGES;
+const scenario = scenarioResult;
 
 /** A fixed result: clean (the reference), a drifting noisy scenario, an unlabelled one with a failure. */
 function fixedResult(): DriftResult {

@@ -232,7 +232,7 @@ describe('replayImages stops early', () => {
       if (req.url === '/predict' && ++predicts === 2) req.socket.destroy();
       else predictOrPing(req, res);
     });
-    const client = new PredictClient({ url: server.url, timeoutMs: 1000, retries: 0 });
+    const client = new PredictClient({ url: server.url, timeoutMs: 30_000, retries: 0 });
     const outcome = await replayImages(client, indexedImages(10), 1);
     expect(outcome.stopped).toBeNull();
     expect(outcome).toMatchObject({ failed: 1, unsent: 0 });

@@ -45,8 +45,6 @@ export interface PredictOutcome {
 const DEFAULT_BACKOFF_MS = 100;
 const MAX_REDIRECTS = 5;
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
-/** A liveness check after a failed request waits at most this long for GET /ping. */
-const LIVENESS_TIMEOUT_MS = 2000;
 /** A 429/503's Retry-After is honoured up to this long before the next attempt. */
 const MAX_RETRY_AFTER_MS = 5000;
 
@@ -135,10 +133,10 @@ export class PredictClient {
     }
   }
 
-  /** Whether GET /ping still answers at all (any HTTP status counts as alive); the reason when not. */
+  /** Whether GET /ping still answers at all within --timeout-ms (any HTTP status counts as alive); the reason when not. */
   async liveness(): Promise<string | null> {
     try {
-      const response = await this.fetchOnce('/ping', { method: 'GET' }, AbortSignal.timeout(Math.min(LIVENESS_TIMEOUT_MS, this.options.timeoutMs)));
+      const response = await this.fetchOnce('/ping', { method: 'GET' });
       await response.body?.cancel();
       return null;
     } catch (err) {

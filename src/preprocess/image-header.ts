@@ -4,9 +4,9 @@
  * truncated files (no PNG IEND, no JPEG EOI, no GIF trailer, short BMP/TIFF data) are refused.
  * Reads headers only: cost is proportional to the number of chunks/blocks, never to pixels.
  */
-import { inflateSync } from 'node:zlib';
 import { checkDimensions, checkTotalPixels, corrupt, ImageDecodeError } from './decode-limits';
 import { readJpegHeader } from './jpeg-header';
+import { readPngHeader } from './png-header';
 import { readTiffHeader } from './tiff-header';
 
 export type ImageType = 'png' | 'jpg' | 'gif' | 'bmp' | 'tiff';
@@ -43,54 +43,6 @@ function readHeaderByType(bytes: Uint8Array): ImageHeader {
   if (ascii(0, 2) === 'BM') return readBmpHeader(bytes, view);
   if (ascii(0, 4) === 'II*\0' || ascii(0, 4) === 'MM\0*') return readTiffHeader(bytes, view);
   throw new ImageDecodeError('unsupported_image', 'the bytes are not a supported image (PNG, JPEG, BMP, GIF or TIFF)');
-}
-
-/** Chunks from IHDR to IEND, each inside the file; at least one IDAT. */
-function readPngHeader(bytes: Uint8Array, view: DataView): ImageHeader {
-  let offset = 8;
-  let width = 0;
-  let height = 0;
-  let interlaced = false;
-  let bitsPerPixel = 0;
-  const idat: Uint8Array[] = [];
-  for (let first = true; ; first = false) {
-    if (offset + 12 > bytes.length) throw corrupt('PNG ends before its IEND chunk');
-    const length = view.getUint32(offset);
-    const type = String.fromCharCode(...bytes.subarray(offset + 4, offset + 8));
-    if (offset + 12 + length > bytes.length) throw corrupt(`PNG chunk ${type} runs past the end of the file`);
-    if (first) {
-      if (type !== 'IHDR' || length !== 13) throw corrupt('PNG does not start with an IHDR chunk');
-      width = view.getUint32(offset + 8);
-      height = view.getUint32(offset + 12);
-      checkDimensions(width, height);
-      bitsPerPixel = bytes[offset + 16] * (PNG_CHANNELS[bytes[offset + 17]] ?? 4);
-      interlaced = bytes[offset + 20] === 1;
-    }
-    if (type === 'IDAT') idat.push(bytes.subarray(offset + 8, offset + 8 + length));
-    if (type === 'IEND') break;
-    offset += 12 + length;
-  }
-  if (idat.length === 0) throw corrupt('PNG has no image data (IDAT)');
-  if (interlaced) checkInterlacedData(idat, width, height, bitsPerPixel);
-  return { type: 'png', width, height, decodedPixels: width * height };
-}
-
-/** Channels per PNG colour type (0 gray, 2 RGB, 3 palette, 4 gray+alpha, 6 RGBA). */
-const PNG_CHANNELS: Record<number, number> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
-
-/**
- * pngjs inflates interlaced image data without an output cap (plain rows it caps at the image
- * size), so a few MB of deflate could become GBs: inflate here with a cap of twice what
- * the seven Adam7 passes can need.
- */
-function checkInterlacedData(idat: Uint8Array[], width: number, height: number, bitsPerPixel: number): void {
-  const rowBytes = Math.ceil((width * bitsPerPixel) / 8) + 1;
-  const cap = 2 * rowBytes * height + 64 * 1024;
-  try {
-    inflateSync(Buffer.concat(idat), { maxOutputLength: cap });
-  } catch (err) {
-    throw corrupt(`interlaced PNG data does not inflate to its declared size (${(err as Error).message})`);
-  }
 }
 
 /** BITMAPCOREHEADER or BITMAPINFOHEADER+; uncompressed pixel rows must all be in the file. */

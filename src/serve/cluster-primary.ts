@@ -107,6 +107,13 @@ export async function runPrimary(options: ServeOptions, events: ServeEvents): Pr
     const wasReady = ready.delete(worker.id);
     const how = startupErrors.get(worker.id) ?? `exited with ${signal ?? `code ${code}`}`;
     if (state === 'stopping') return;
+    if (signal === 'SIGHUP' && !wasReady) {
+      // A SIGHUP to the process group can reach a worker before its handler is installed (while
+      // it loads modules): that is no start-up failure, so it simply starts again.
+      events.notice(`worker ${worker.process.pid} was stopped by SIGHUP while starting; starting it again`);
+      cluster.fork();
+      return;
+    }
     if (state === 'starting') return fail(new MldeployError(`worker ${worker.process.pid} failed during start-up: ${how}`));
     if (!wasReady) {
       events.notice(`worker ${worker.process.pid} failed during start-up (${how}); not restarting it; ${ready.size} of ${options.workers} workers serving`);

@@ -12,13 +12,12 @@ import {
   HUGE_COUNT_TIFF,
   HUGE_FRAME_GIF,
   jpegCutInScan,
-  pngChunk,
   SELF_LOOP_TIFF,
   truncatedJpeg,
   tiffWithTags,
   validImages,
 } from './helpers/hostile-images';
-import { handMadePng } from './helpers/png';
+import { handMadePng, pngChunk } from './helpers/png';
 
 async function decodeRefusal(bytes: Uint8Array): Promise<string> {
   const err = await decodeImageToRgb32(bytes).then(

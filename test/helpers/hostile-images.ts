@@ -2,9 +2,9 @@
  * The hostile inputs issue 11 reproduced against `serve`, byte for byte, plus builders for
  * valid images of every decoded format (for header tests and fuzz seeds).
  */
-import { crc32, deflateSync } from 'node:zlib';
+import { deflateSync } from 'node:zlib';
 import { Jimp } from 'jimp';
-import { handMadePng } from './png';
+import { handMadePng, pngChunk } from './png';
 
 function tiffTag(id: number, count: number, value: number): Buffer {
   const tag = Buffer.alloc(12);
@@ -42,15 +42,6 @@ export function oneBitPng(width: number, height: number): Buffer {
   header[8] = 1;
   const raw = Buffer.alloc((Math.ceil(width / 8) + 1) * height);
   return Buffer.concat([png.subarray(0, 8), pngChunk('IHDR', header), pngChunk('IDAT', deflateSync(raw, { level: 9 })), pngChunk('IEND', Buffer.alloc(0))]);
-}
-
-export function pngChunk(type: string, data: Buffer): Buffer {
-  const length = Buffer.alloc(4);
-  length.writeUInt32BE(data.length);
-  const typeAndData = Buffer.concat([Buffer.from(type, 'latin1'), data]);
-  const crc = Buffer.alloc(4);
-  crc.writeUInt32BE(crc32(typeAndData));
-  return Buffer.concat([length, typeAndData, crc]);
 }
 
 /**

@@ -89,6 +89,14 @@ describe('a full predictor queue', () => {
     expect((await fits).status).toBe(200);
     expect((await api().post('/predict').send({ image_base64: image })).status).toBe(200);
   });
+
+  it('is documented in /openapi.json on every prediction route', async () => {
+    const doc = (await request(parts.app).get('/openapi.json')).body;
+    for (const route of ['/predict', '/predict-file', '/predict/batch', '/v1/models/{name}:predict']) {
+      expect(doc.paths[route].post.responses[503]).toEqual({ $ref: '#/components/responses/Overloaded' });
+    }
+    expect(doc.components.responses.Overloaded.headers).toHaveProperty('Retry-After');
+  });
 });
 
 describe('slow clients (slowloris)', () => {

@@ -2,6 +2,7 @@
 import { MAX_BATCH_IMAGES, MAX_FILE_BYTES, MAX_JSON_BYTES } from './inputs';
 
 const error = { $ref: '#/components/responses/Error' };
+const overloaded = { $ref: '#/components/responses/Overloaded' };
 const json = (schema: object) => ({ content: { 'application/json': { schema } } });
 const secured = [{ ApiKeyHeader: [] }, { BearerAuth: [] }];
 
@@ -28,7 +29,7 @@ export function openApiDocument(serverVersion: string, modelName: string): objec
           summary: 'Classify one base64 image',
           security: secured,
           requestBody: { required: true, ...json({ $ref: '#/components/schemas/PredictRequest' }) },
-          responses: { 200: json({ $ref: '#/components/schemas/Prediction' }), 400: error, 401: error, 413: error, 415: error },
+          responses: { 200: json({ $ref: '#/components/schemas/Prediction' }), 400: error, 401: error, 413: error, 415: error, 503: overloaded },
         },
       },
       '/predict-file': {
@@ -39,7 +40,7 @@ export function openApiDocument(serverVersion: string, modelName: string): objec
             required: true,
             content: { 'multipart/form-data': { schema: { type: 'object', required: ['file'], properties: { file: { type: 'string', format: 'binary' } } } } },
           },
-          responses: { 200: json({ $ref: '#/components/schemas/Prediction' }), 400: error, 401: error, 413: error, 415: error },
+          responses: { 200: json({ $ref: '#/components/schemas/Prediction' }), 400: error, 401: error, 413: error, 415: error, 503: overloaded },
         },
       },
       '/predict/batch': {
@@ -55,6 +56,7 @@ export function openApiDocument(serverVersion: string, modelName: string): objec
             400: error,
             401: error,
             413: error,
+            503: overloaded,
           },
         },
       },
@@ -98,14 +100,17 @@ export function openApiDocument(serverVersion: string, modelName: string): objec
             401: error,
             404: error,
             413: error,
+            503: overloaded,
           },
         },
       },
       '/admin/reload': {
         post: {
-          summary: 'Reload the model --model points at (a broken model is refused; the old one keeps serving). Without an API key, clients on this machine only (403 otherwise)',
+          summary:
+            'Reload the model --model points at (a broken model is refused; the old one keeps serving). Without an API key, clients on this machine only (403 otherwise). ' +
+            'Needs Content-Type: application/json or an API key header (415 otherwise); a browser Origin must be this server or listed in --cors (403 otherwise)',
           security: secured,
-          responses: { 200: json({ type: 'object' }), 401: error, 403: error, 409: error },
+          responses: { 200: json({ type: 'object' }), 401: error, 403: error, 409: error, 415: error },
         },
       },
       '/metrics': { get: { summary: 'Prometheus metrics', responses: { 200: { content: { 'text/plain': { schema: { type: 'string' } } } } } } },
@@ -122,6 +127,11 @@ export function openApiDocument(serverVersion: string, modelName: string): objec
       },
       responses: {
         Error: { description: 'Bad request, unauthorized, too large, unknown model...', ...json({ $ref: '#/components/schemas/Error' }) },
+        Overloaded: {
+          description: 'The prediction queue is full (error code "overloaded"): retry after Retry-After seconds',
+          headers: { 'Retry-After': { schema: { type: 'integer' } } },
+          ...json({ $ref: '#/components/schemas/Error' }),
+        },
       },
       schemas: {
         Ping: { type: 'object', properties: { status: { type: 'string', example: 'healthy' }, model_loaded: { type: 'boolean' } } },

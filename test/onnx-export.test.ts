@@ -15,7 +15,7 @@ import { parseMetadata } from '../src/model/metadata';
 import { convertToOnnx, UnsupportedLayerError } from '../src/model/onnx/convert';
 import { OnnxClassifier } from '../src/model/onnx/runtime';
 import { toInputTensor } from '../src/preprocess';
-import { writeCifar10Binary, type BinaryFixture } from './helpers/cifar-fixtures';
+import { writeCifar10Binary, writeClassFolders, type BinaryFixture } from './helpers/cifar-fixtures';
 import { runCli } from './helpers/cli-run';
 import { createModelFixture, syntheticImages } from './helpers/model-fixture';
 import { draftOf, sharpenedModelVersion } from './helpers/onnx-fixtures';
@@ -193,6 +193,16 @@ describe('mldeploy export (CLI)', () => {
     expect(readdirSync(saved.dir).sort()).toEqual(files);
     expect(readFileSync(path.join(saved.dir, 'metadata.json'), 'utf8')).toBe(before);
     expect(existsSync(path.join(saved.dir, 'model.onnx'))).toBe(false);
+  });
+
+  it('refuses test data whose classes are not the model\'s (exit 1)', async () => {
+    const modelsDir = path.join(work, 'models-classes');
+    const dir = await createModelFixture(modelsDir, { seed: 6 });
+    writeClassFolders(path.join(work, 'other-classes'), ['cats', 'dogs'], 2, 2);
+    const result = await runCli('export', dir, '--format', 'tfjs-uint8', '--data', path.join(work, 'other-classes', 'dataset'), '--data-dir', path.join(work, 'cache'));
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain("error: the test data's classes (cats, dogs) are not the model's (airplane, automobile,");
+    expect(existsSync(path.join(dir, 'model-uint8.json'))).toBe(false);
   });
 
   it('requires --format (usage error, exit 2)', async () => {

@@ -86,6 +86,15 @@ describe('mldeploy serve --backend onnx', () => {
 describe('ModelRepository backend choice', () => {
   beforeAll(() => initEngine('auto'));
 
+  it('treats a broken model.onnx as no export under auto, and as an error under onnx', async () => {
+    const brokenDir = await createModelFixture(path.join(work, 'broken'), { seed: 5 });
+    writeFileSync(path.join(brokenDir, 'model.onnx'), 'not an onnx file');
+    const auto = new ModelRepository(brokenDir, 'auto');
+    expect((await auto.load()).engine).not.toBe('onnx');
+    auto.dispose();
+    await expect(new ModelRepository(brokenDir, 'onnx').load()).rejects.toThrow(`ONNX Runtime cannot load ${path.join(brokenDir, 'model.onnx')}`);
+  });
+
   it.each([
     ['auto', 'exported', 'onnx'],
     ['auto', 'plain', 'tfjs'],

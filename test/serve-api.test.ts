@@ -2,6 +2,7 @@
  * Every endpoint and every bad-input class against one in-process server on a fixture model
  * (supertest over the express app; a real listener for concurrency).
  */
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -269,7 +270,7 @@ describe('mldeploy serve HTTP API', () => {
       const last = records[records.length - 1];
       expect(Object.keys(last).sort()).toEqual(['confidence', 'input_sha256', 'latency_ms', 'model_version', 'predicted_class', 'route', 'schema_version', 'timestamp']);
       expect(last).toMatchObject({ model_version: server.version, route: 'predict-file' });
-      expect(last.input_sha256).toBe(require('node:crypto').createHash('sha256').update(pngs[4]).digest('hex'));
+      expect(last.input_sha256).toBe(createHash('sha256').update(pngs[4]).digest('hex'));
       expect(CIFAR10_CLASSES).toContain(last.predicted_class);
       expect(new Set(records.map((r) => r.route))).toEqual(new Set(['predict', 'predict-file', 'predict-batch', 'tfserving-predict']));
       // Each successful prediction is logged; rejected inputs are not.

@@ -205,6 +205,13 @@ describe('mldeploy export (CLI)', () => {
     expect(existsSync(path.join(dir, 'model-uint8.json'))).toBe(false);
   });
 
+  it('drift --model --backend onnx reaches the in-process server (a version without an export is refused)', async () => {
+    const dir = await createModelFixture(path.join(work, 'models-drift'), { seed: 8 });
+    const result = await runCli('drift', '--model', dir, '--backend', 'onnx', '--scenarios', 'clean', '--samples', '5', '--data', data.root, '--data-dir', path.join(work, 'cache'), '--out', path.join(work, 'drift-out'));
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(`--backend onnx: ${dir} has no ONNX export`);
+  });
+
   it('requires --format (usage error, exit 2)', async () => {
     const result = await runCli('export');
     expect(result.code).toBe(2);

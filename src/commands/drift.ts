@@ -19,12 +19,13 @@ import { SCENARIOS } from '../drift/scenarios';
 import { writeDriftOutputs } from '../report/drift-outputs';
 import { formatNumber, formatPercent } from '../report/drift-text';
 import { UsageError } from '../errors';
+import { parseServingBackendChoice, SERVING_BACKEND_CHOICES } from '../model/onnx/serving';
 import { integer, positiveNumber } from './option-parsers';
 
 /** What commander hands over: DriftOptions' fields, named after the flags where they differ. */
 type DriftCliOptions = Pick<
   DriftOptions,
-  'url' | 'samples' | 'concurrency' | 'timeoutMs' | 'retries' | 'seed' | 'data' | 'cifar100' | 'dataDir' | 'reference' | 'apiKey' | 'minSuccessRate'
+  'url' | 'backend' | 'samples' | 'concurrency' | 'timeoutMs' | 'retries' | 'seed' | 'data' | 'cifar100' | 'dataDir' | 'reference' | 'apiKey' | 'minSuccessRate'
 > & {
   model?: string;
   scenarios: string;
@@ -112,6 +113,11 @@ export function registerDrift(program: Command): void {
     .description('replay drift scenarios against the prediction API, measure drift (PSI, KS, chi-square), report, and gate CI')
     .option('--url <url>', 'a running server, e.g. http://127.0.0.1:8000 (or use --model)')
     .option('--model <path>', 'serve this model in-process for the run instead (version dir, models dir or .../latest)')
+    .addOption(
+      new Option('--backend <engine>', "engine of the --model server, as serve's --backend (auto: onnx when the version is exported)")
+        .choices(SERVING_BACKEND_CHOICES)
+        .argParser(parseServingBackendChoice),
+    )
     .option('--samples <n>', 'images per scenario', integer('--samples', 1), DEFAULT_SAMPLES)
     .option('--scenarios <list>', 'comma-separated built-in scenarios', DEFAULT_SCENARIOS.join(','))
     .option('--scenario <name=source>', 'add a scenario from your own images: a class folder or .tar.gz (repeatable)', collectScenario)
@@ -139,6 +145,7 @@ export function registerDrift(program: Command): void {
       const result = await runDrift({
         url: opts.url,
         modelPath: opts.model,
+        backend: opts.backend,
         samples: opts.samples,
         scenarios: opts.scenarios
           .split(',')

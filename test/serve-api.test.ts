@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { gzipSync } from 'node:zlib';
 import request from 'supertest';
 import { encodeJpeg, encodePng } from '../src/preprocess';
 import { RunningServer, startServer, MAX_BATCH_IMAGES, readPredictionLog } from '../src/serve';
@@ -229,6 +230,14 @@ describe('mldeploy serve HTTP API', () => {
       expect(png.length).toBeLessThan(4096);
       const res = await api().post('/predict').send({ image_base64: png.toString('base64') }).expect(413);
       expect(res.body.error.message).toContain('30000x30000');
+    });
+
+    it('bounds a gzip body after inflation: 40 MiB packed into ~40 KB is a 413, not 40 MiB of memory', async () => {
+      const bomb = gzipSync(`{"image_base64":"${'A'.repeat(40 * 1024 * 1024)}"}`, { level: 9 });
+      expect(bomb.length).toBeLessThan(100 * 1024);
+      const res = await fetch(`${server.url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' }, body: bomb });
+      expect(res.status).toBe(413);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe('payload_too_large');
     });
 
     it('keeps answering correctly after all of the above', async () => {

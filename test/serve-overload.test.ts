@@ -152,6 +152,38 @@ describe('slow clients (slowloris)', () => {
     expect((await fetch(`${server.url}/ping`)).status).toBe(200);
   });
 
+  it('closes connections beyond --max-connections at once, and idle keep-alive connections after --keep-alive-timeout', async () => {
+    const limited = await startServer({
+      modelPath: modelsDir,
+      port: 0,
+      logDir: path.join(workDir, 'logs-limited'),
+      logLevel: 'silent',
+      limits: { maxConnections: 3, keepAliveTimeoutMs: 300 },
+    });
+    const port = Number(new URL(limited.url).port);
+    const connect = () =>
+      new Promise<{ socket: net.Socket; closed: Promise<string> }>((resolve) => {
+        const socket = net.connect(port, '127.0.0.1');
+        let received = '';
+        socket.on('data', (chunk) => (received += chunk.toString()));
+        socket.on('error', () => {});
+        const closed = new Promise<string>((done) => socket.on('close', () => done(received)));
+        socket.once('connect', () => resolve({ socket, closed }));
+      });
+    try {
+      const held = [await connect(), await connect(), await connect()];
+      await new Promise((resolve) => setTimeout(resolve, 100)); // the server has counted them
+      const extra = await connect();
+      expect(await extra.closed).toBe(''); // closed without an answer
+      // A kept-alive connection that goes idle is closed by the server after its response.
+      held[0].socket.write('GET /ping HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: keep-alive\r\n\r\n');
+      expect(await held[0].closed).toMatch(/^HTTP\/1\.1 200 OK/);
+      for (const { socket } of held) socket.destroy();
+    } finally {
+      await limited.close();
+    }
+  });
+
   it('refuses limits that cannot work', async () => {
     await expect(startServer({ modelPath: modelsDir, port: 0, logLevel: 'silent', limits: { headersTimeoutMs: 5000, requestTimeoutMs: 1000 } })).rejects.toThrow(
       /headers timeout \(5000 ms\) must not exceed the request timeout/,

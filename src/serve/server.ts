@@ -124,7 +124,7 @@ export async function createServerParts(options: StartServerOptions): Promise<Se
     try {
       const result = await repository.reload();
       metrics.reloads.inc({ result: 'success' });
-      metrics.setModel(result.version, repository.current.metadata.model_type, engine.backend);
+      metrics.setModel(result.version, repository.current.metadata.model_type, repository.current.engine);
       logger.info({ event: 'model_reloaded', ...result }, `serving model ${result.version}`);
       return result;
     } catch (err) {

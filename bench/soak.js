@@ -1,6 +1,6 @@
 'use strict';
 /**
- * npm run bench:soak [-- --duration 60] [--model <path>] [--workers 2] [--valid 2] [--slow 200]
+ * npm run bench:soak [-- --duration 60] [--model <path>] [--workers 2] [--valid 2] [--slow 500]
  *
  * Soak: `mldeploy serve --workers 2` (the built CLI in dist/, run `npm run build` after changes)
  * as a child process on 127.0.0.1, loaded for --duration seconds with valid requests on every
@@ -223,7 +223,7 @@ function percentile(values, p) {
 
 async function main() {
   const { values } = parseArgs({
-    options: { duration: { type: 'string', default: '60' }, model: { type: 'string' }, workers: { type: 'string', default: '2' }, valid: { type: 'string', default: '2' }, slow: { type: 'string', default: '200' } },
+    options: { duration: { type: 'string', default: '60' }, model: { type: 'string' }, workers: { type: 'string', default: '2' }, valid: { type: 'string', default: '2' }, slow: { type: 'string', default: '500' } },
   });
   const durationS = Number(values.duration);
   ensureBuilt();

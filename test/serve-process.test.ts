@@ -78,4 +78,13 @@ describe('mldeploy serve process', () => {
     expect(corrupt.stderr().trim().split('\n')).toHaveLength(1);
     expect(corrupt.stderr()).toMatch(/^error: cannot load the model in /);
   });
+
+  it('exits 2 with one line for limits that cannot work, before starting any worker', async () => {
+    const inverted = runServe(['--model', modelsDir, '--workers', '2', '--port', '0', '--headers-timeout', '40', '--request-timeout', '30']);
+    expect(await inverted.exited).toBe(2);
+    expect(inverted.stderr().trim()).toBe('error: the headers timeout (40000 ms) must not exceed the request timeout (30000 ms)');
+    const zero = runServe(['--model', modelsDir, '--workers', '1', '--port', '0', '--max-queue', '0']);
+    expect(await zero.exited).toBe(2);
+    expect(zero.stderr()).toMatch(/^error: --max-queue must be an integer >= 1, got "0"/);
+  });
 });

@@ -10,6 +10,7 @@ import { errorBody, HttpError, toHttpError } from './http-errors';
 import { adminGuard, corsPolicy, named, observe } from './middleware';
 import { DOCS_HTML, openApiDocument } from './openapi';
 import { OverloadedError } from './predictor';
+import { monitoringRoutes } from './protocols/monitoring';
 import { tfServingRoutes } from './protocols/tfserving';
 import { workshopRoutes } from './protocols/workshop';
 
@@ -30,6 +31,7 @@ export function createApp(context: ServeContext): express.Express {
 
   app.use(workshopRoutes(context));
   app.use(tfServingRoutes(context));
+  app.use(monitoringRoutes(context));
 
   app.post('/admin/reload', named('admin-reload'), ...adminGuard(context), async (_req, res) => {
     try {

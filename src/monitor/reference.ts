@@ -1,0 +1,66 @@
+/**
+ * What the live monitor compares a window with, taken once from a model's metadata.json: the
+ * schema-2 calibration reference (per-image softmax vectors and input statistics, for the shift
+ * detector and the accuracy estimators) and the test-set profile (class mix, confidence
+ * histogram, test accuracy), which schema-1 models have too.
+ */
+import type { Signals } from '../drift/detect/shift';
+import { argmax, type AccuracyCalibration } from '../model/calibration';
+import { missingProfileParts, type ModelMetadata } from '../model/metadata';
+import { IMAGE_SIGNALS, type ImageSignal } from '../preprocess/image-stats';
+
+export interface MonitorReference {
+  version: string;
+  classNames: string[];
+  /** The model's test accuracy (what a clean window's accuracy should be near). */
+  accuracy: number;
+  /** Share of test-set predictions per class, in class order. */
+  classShares: number[];
+  confidenceBinEdges: number[];
+  /** Share of test-set predictions per confidence bin. */
+  confidenceShares: number[];
+  /** Detector and estimator inputs; null when the model predates schema 2 (see `unavailable`). */
+  signals: Signals | null;
+  calibration: AccuracyCalibration | null;
+  /** Why drift tests and accuracy estimates are unavailable for this model, when they are. */
+  unavailable: string | null;
+}
+
+export function monitorReference(metadata: ModelMetadata): MonitorReference {
+  const profile = metadata.reference;
+  const classTotal = Object.values(profile.predicted_class_counts).reduce((a, b) => a + b, 0);
+  const binTotal = profile.confidence_histogram.counts.reduce((a, b) => a + b, 0);
+  const calibration = metadata.calibration ?? null;
+  let signals: Signals | null = null;
+  if (calibration) {
+    const inputs: Partial<Record<ImageSignal, number[]>> = {};
+    for (const signal of IMAGE_SIGNALS) if (calibration.reference.input_signals[signal]) inputs[signal] = calibration.reference.input_signals[signal];
+    signals = { probabilities: calibration.reference.probabilities, inputs };
+  }
+  return {
+    version: metadata.version,
+    classNames: metadata.class_names,
+    accuracy: metadata.test_accuracy,
+    classShares: metadata.class_names.map((name) => share(profile.predicted_class_counts[name] ?? 0, classTotal)),
+    confidenceBinEdges: profile.confidence_histogram.bin_edges,
+    confidenceShares: profile.confidence_histogram.counts.map((c) => share(c, binTotal)),
+    signals,
+    calibration,
+    unavailable: calibration ? null : missingProfileParts(metadata).join('; '),
+  };
+}
+
+/** Index of the bin of `edges` that holds `value` (the last bin is closed on the right). */
+export function binIndex(edges: readonly number[], value: number): number {
+  const last = edges.length - 2;
+  for (let b = 0; b < last; b++) if (value < edges[b + 1]) return b;
+  return last;
+}
+
+export function predictedClass(probabilities: ArrayLike<number>): number {
+  return argmax(probabilities).index;
+}
+
+function share(count: number, total: number): number {
+  return total > 0 ? count / total : 0;
+}

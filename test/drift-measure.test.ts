@@ -52,18 +52,26 @@ describe('percentile, meanAndStd', () => {
 
 describe('signalsOf', () => {
   it('takes input statistics of every image, confidence and class counts of the answered ones', () => {
-    const signals = signalsOf(flatImages([10, 20, 30]), ['dog', null, 'bird'], [0.9, null, 0.6], ['cat', 'dog']);
+    const signals = signalsOf(flatImages([10, 20, 30]), ['dog', null, 'bird'], [0.9, null, 0.6], [{ dog: 0.9, cat: 0.1 }, null, { cat: 0.4, dog: 0.6 }], ['cat', 'dog']);
     expect(signals.values.confidence).toEqual([0.9, 0.6]);
+    // Probability vectors of the answered images, in the model's class order.
+    expect(signals.probabilities).toEqual([[0.1, 0.9], [0.4, 0.6]]);
     // 'bird' is not a model class: its confidence counts, its class does not.
     expect(signals.classCounts).toEqual([0, 1]);
     expect(signals.values.brightness).toHaveLength(3);
     expect(signals.values.mean_r).toEqual([10, 20, 30]);
   });
+
+  it('has no probability vectors when an answer lacks all_probabilities or a class', () => {
+    const images = flatImages([10, 20]);
+    expect(signalsOf(images, ['cat', 'dog'], [0.9, 0.6], [{ cat: 0.9, dog: 0.1 }, null], ['cat', 'dog']).probabilities).toBeNull();
+    expect(signalsOf(images, ['cat', 'dog'], [0.9, 0.6], [{ cat: 0.9, dog: 0.1 }, { cat: 0.4 }], ['cat', 'dog']).probabilities).toBeNull();
+  });
 });
 
 describe('driftBetween', () => {
   const classes = ['cat', 'dog'];
-  const reference = signalsOf(flatImages([10, 20, 30, 40, 50, 60, 70, 80]), ['cat', 'dog', 'cat', 'dog', 'cat', 'dog', 'cat', 'dog'], [0.5, 0.6, 0.7, 0.8, 0.5, 0.6, 0.7, 0.8], classes);
+  const reference = signalsOf(flatImages([10, 20, 30, 40, 50, 60, 70, 80]), ['cat', 'dog', 'cat', 'dog', 'cat', 'dog', 'cat', 'dog'], [0.5, 0.6, 0.7, 0.8, 0.5, 0.6, 0.7, 0.8], [], classes);
 
   it('finds nothing between identical samples', () => {
     const drift = driftBetween(reference, reference);
@@ -74,7 +82,7 @@ describe('driftBetween', () => {
   });
 
   it('names the signal that moved most', () => {
-    const brighter = signalsOf(flatImages([200, 210, 220, 230, 240, 250, 250, 250]), reference.values.confidence.map(() => 'cat'), reference.values.confidence, classes);
+    const brighter = signalsOf(flatImages([200, 210, 220, 230, 240, 250, 250, 250]), reference.values.confidence.map(() => 'cat'), reference.values.confidence, [], classes);
     const drift = driftBetween(reference, brighter);
     expect(drift.verdict).toBe('significant');
     expect(['mean_r', 'mean_g', 'mean_b', 'brightness']).toContain(drift.psi_max_signal);

@@ -2,7 +2,7 @@ import { DriftResult, parseDriftResult } from '../src/drift/result';
 import { driftChartConfigs, renderDriftChart } from '../src/report/drift-chart';
 import { renderDriftHtml } from '../src/report/drift-html';
 import { formatPValue, renderDriftText } from '../src/report/drift-text';
-import { HISTOGRAM_EDGES, scenarioResult } from './helpers/drift-results';
+import { driftOf, HISTOGRAM_EDGES, scenarioResult } from './helpers/drift-results';
 
 const CLASSES = ['cat', 'dog'];
 const EDGES = HISTOGRAM_EDGES;
@@ -14,13 +14,15 @@ function fixedResult(): DriftResult {
     schema_version: 1,
     generated_at: '2026-01-02T03:04:05.000Z',
     target: { url: 'http://127.0.0.1:8000', mode: 'url', model_version: 'v3_2026_01_01', model_type: 'SimpleCNN', class_names: CLASSES },
-    config: { samples: 4, seed: 42, concurrency: 16, timeout_ms: 10000, retries: 2, psi_bins: 10, min_success_rate: 0, deadline_s: null },
+    config: { samples: 4, seed: 42, concurrency: 16, timeout_ms: 10000, retries: 2, psi_bins: 10, min_success_rate: 0, deadline_s: null, alpha: null },
     reference: {
       kind: 'baseline',
       scenario: 'clean',
       samples: 4,
       confidence_histogram: { bin_edges: EDGES, counts: [0, 0, 1, 1, 2], fractions: [0, 0, 0.25, 0.25, 0.5] },
       class_distribution: { cat: 0.5, dog: 0.5 },
+      detector_samples: 0,
+      missing: [],
     },
     scenarios: [
       scenario('clean', { recommendations: ['no action needed'] }),
@@ -29,7 +31,7 @@ function fixedResult(): DriftResult {
         accuracy_drop: 0.5,
         mean_confidence: 0.45,
         confidence_histogram: { bin_edges: EDGES, counts: [0, 3, 1, 0, 0], fractions: [0, 0.75, 0.25, 0, 0] },
-        drift: {
+        drift: driftOf({
           psi: { confidence: 1.234, class: 0.05, brightness: 0.01, noise: 4.5678 },
           psi_max: 4.5678,
           psi_max_signal: 'noise',
@@ -40,7 +42,7 @@ function fixedResult(): DriftResult {
             noise: { statistic: 1, p_value: 0.0000123 },
           },
           chi2: { statistic: 3.5, p_value: 0.061, dof: 1 },
-        },
+        }),
         recommendations: ['investigate input quality <noise>'],
       }),
       scenario('cifar100', {
@@ -51,7 +53,7 @@ function fixedResult(): DriftResult {
         predictions: ['cat', null, 'dog', 'dog'],
         true_labels: null,
         confidences: [0.6, null, 0.5, 0.55],
-        drift: {
+        drift: driftOf({
           psi: { confidence: 0.15, class: 0.12, brightness: 0.02, noise: 0.03 },
           psi_max: 0.15,
           psi_max_signal: 'confidence',
@@ -62,7 +64,7 @@ function fixedResult(): DriftResult {
             noise: { statistic: 0.25, p_value: 1 },
           },
           chi2: { statistic: 0.4, p_value: 0.53, dof: 1 },
-        },
+        }),
         recommendations: ['monitor'],
       }),
     ],
@@ -84,7 +86,7 @@ function fixedResult(): DriftResult {
 describe('drift result schema', () => {
   it('accepts the fixed result and rejects a wrong schema_version', () => {
     expect(parseDriftResult(JSON.parse(JSON.stringify(fixedResult())))).toEqual(fixedResult());
-    expect(() => parseDriftResult({ ...fixedResult(), schema_version: 2 })).toThrow(/schema_version/);
+    expect(() => parseDriftResult({ ...fixedResult(), schema_version: 3 })).toThrow(/schema_version/);
     const broken = fixedResult() as unknown as { scenarios: { latency_ms: unknown }[] };
     broken.scenarios[1].latency_ms = { p50: 'fast' };
     expect(() => parseDriftResult(broken)).toThrow(/scenarios\.1\.latency_ms\.p50/);

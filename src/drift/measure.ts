@@ -8,6 +8,9 @@ import { batchImageStats } from '../preprocess/image-stats';
 import type { ConfidenceHistogram, ScenarioDrift } from './result';
 import { PSI_BINS, chiSquare, ksTwoSample, psiCategorical, psiContinuous, psiLevel, quantileOfSorted } from './stats';
 
+/** The descriptive part of a scenario's drift (the detector's decision is added by verdicts.ts). */
+export type DescriptiveDrift = Pick<ScenarioDrift, 'psi' | 'psi_max' | 'psi_max_signal' | 'verdict' | 'ks' | 'chi2'>;
+
 /** Fixed confidence bins for the histograms in the result and the charts. */
 const HISTOGRAM_EDGES = Array.from({ length: 11 }, (_, i) => i / 10);
 
@@ -15,40 +18,57 @@ const HISTOGRAM_EDGES = Array.from({ length: 11 }, (_, i) => i / 10);
 export interface Signals {
   values: Record<ReferenceSignal, number[]>;
   classCounts: number[];
+  /**
+   * Probability vector (model class order) of every answered image; null when some answer
+   * carried no all_probabilities for every class (or for a profile, which keeps none).
+   */
+  probabilities: number[][] | null;
 }
 
 /**
  * Signals of a replay: input statistics over every image, confidence and class counts over the
  * answered ones (predictions[i] null: request i failed). Predicted classes outside classNames are not counted.
  */
-export function signalsOf(images: ImageSet, predictions: (string | null)[], confidences: (number | null)[], classNames: string[]): Signals {
+export function signalsOf(
+  images: ImageSet,
+  predictions: (string | null)[],
+  confidences: (number | null)[],
+  probabilities: (Record<string, number> | null)[],
+  classNames: string[],
+): Signals {
   const stats = batchImageStats(images.pixels, images.count);
   const classIndex = new Map(classNames.map((name, i) => [name, i]));
   const classCounts = new Array<number>(classNames.length).fill(0);
   const confidence: number[] = [];
+  const vectors: number[][] = [];
+  let complete = true;
   predictions.forEach((predicted, i) => {
     if (predicted === null) return;
     const index = classIndex.get(predicted);
     if (index !== undefined) classCounts[index] += 1;
     confidence.push(confidences[i]!);
+    const row = probabilities[i];
+    const vector = row ? classNames.map((name) => row[name]) : [];
+    if (vector.length > 0 && vector.every((p) => typeof p === 'number')) vectors.push(vector);
+    else complete = false;
   });
-  return { values: { confidence, ...stats }, classCounts };
+  return { values: { confidence, ...stats }, classCounts, probabilities: complete ? vectors : null };
 }
 
 /** The model's saved reference profile as signals (a signal it lacks is empty). */
 export function signalsOfProfile(profile: ReferenceProfile, classNames: string[]): Signals {
   const values = Object.fromEntries(REFERENCE_SIGNALS.map((signal) => [signal, profile.signals[signal] ?? []])) as Signals['values'];
-  return { values, classCounts: classNames.map((name) => profile.predicted_class_counts[name] ?? 0) };
+  return { values, classCounts: classNames.map((name) => profile.predicted_class_counts[name] ?? 0), probabilities: null };
 }
 
 /** No values at all (a reference that was never replayed). */
 export function emptySignals(classCount: number): Signals {
   const values = Object.fromEntries(REFERENCE_SIGNALS.map((signal) => [signal, []])) as unknown as Signals['values'];
-  return { values, classCounts: new Array<number>(classCount).fill(0) };
+  return { values, classCounts: new Array<number>(classCount).fill(0), probabilities: [] };
 }
 
 /** PSI on every signal and the class distribution, KS on every signal, chi-square on class counts. */
-export function driftBetween(reference: Signals, current: Signals): ScenarioDrift {
+export function driftBetween(reference: Signals, current: Signals): DescriptiveDrift {
   const psi: Record<string, number> = {};
   const ks: ScenarioDrift['ks'] = {};
   psi.class = psiCategorical(reference.classCounts, current.classCounts);

@@ -277,7 +277,8 @@ describe('mldeploy serve HTTP API', () => {
       // Every line passes the file's contract (schema_version and all fields, nothing extra).
       const records = readPredictionLog(path.join(logDir, 'predictions.jsonl'));
       const last = records[records.length - 1];
-      expect(Object.keys(last).sort()).toEqual(['confidence', 'input_sha256', 'latency_ms', 'model_version', 'predicted_class', 'route', 'schema_version', 'timestamp']);
+      expect(Object.keys(last).sort()).toEqual(['confidence', 'input_sha256', 'input_stats', 'latency_ms', 'model_version', 'predicted_class', 'probabilities', 'route', 'schema_version', 'timestamp']);
+      expect(last.schema_version).toBe(2);
       expect(last).toMatchObject({ model_version: server.version, route: 'predict-file' });
       expect(last.input_sha256).toBe(createHash('sha256').update(pngs[4]).digest('hex'));
       expect(CIFAR10_CLASSES).toContain(last.predicted_class);

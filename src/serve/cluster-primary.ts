@@ -104,6 +104,13 @@ export async function runPrimary(options: ServeOptions, events: ServeEvents): Pr
   };
 
   const onExit = (worker: Worker, code: number | null, signal: string | null) => {
+    // What the worker sent just before it exited (its start-up error) may still be in the channel:
+    // decide once the channel is closed, when every message has been read.
+    if (worker.isConnected()) worker.once('disconnect', () => afterExit(worker, code, signal));
+    else afterExit(worker, code, signal);
+  };
+
+  const afterExit = (worker: Worker, code: number | null, signal: string | null) => {
     const wasReady = ready.delete(worker.id);
     const how = startupErrors.get(worker.id) ?? `exited with ${signal ?? `code ${code}`}`;
     if (state === 'stopping') return;

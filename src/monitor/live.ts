@@ -25,7 +25,8 @@ export interface MonitoredRecord {
 
 export interface MonitoringReport {
   model_version: string;
-  window: { size: number; samples: number; min_samples: number; total: number };
+  /** `total`: predictions since the window started; `reference_samples`: calibration images the tests compare with. */
+  window: { size: number; samples: number; min_samples: number; total: number; reference_samples: number | null };
   drift: DriftVerdict;
   estimated_accuracy: AccuracyVerdict | null;
   reference_accuracy: number | null;
@@ -54,7 +55,7 @@ export class LiveMonitor {
 
   /** The model now served: its window gets the reference (created if new). */
   provideModel(metadata: ModelMetadata): void {
-    const reference = monitorReference(metadata);
+    const reference = monitorReference(metadata, this.size);
     const existing = this.windows.get(metadata.version);
     if (existing) existing.setReference(reference);
     else this.addWindow(new MonitorWindow(metadata.version, metadata.num_classes, reference, this.options));
@@ -102,7 +103,13 @@ export class LiveMonitor {
 export function monitoringReport(window: MonitorWindow, alpha: number): MonitoringReport {
   const reference = window.referenceModel;
   const evaluation = window.evaluate();
-  const windowPart = { size: window.size, samples: window.samples, min_samples: window.minSamples, total: window.total };
+  const windowPart = {
+    size: window.size,
+    samples: window.samples,
+    min_samples: window.minSamples,
+    total: window.total,
+    reference_samples: reference?.signals?.probabilities.length ?? null,
+  };
   if (!reference || !evaluation) {
     const why = `no metadata.json found for model version ${window.version}`;
     return {

@@ -17,7 +17,10 @@ export interface Shift {
   logitScale?: number;
 }
 
-export function drawSample(random: Random, shift: Shift = {}): MonitorSample {
+/** A monitor sample whose probabilities are a plain array. */
+export type Sample = MonitorSample & { probabilities: number[] };
+
+export function drawSample(random: Random, shift: Shift = {}): Sample {
   const logits = Array.from({ length: CLASSES }, (_, k) => (random.normal() * 1.5 + (k === 0 ? 1 : 0)) * (shift.logitScale ?? 1));
   const top = Math.max(...logits);
   const exp = logits.map((l) => Math.exp(l - top));
@@ -26,13 +29,13 @@ export function drawSample(random: Random, shift: Shift = {}): MonitorSample {
   return { probabilities: exp.map((e) => e / total), inputs };
 }
 
-export function drawSamples(count: number, seed: number, shift: Shift = {}): MonitorSample[] {
+export function drawSamples(count: number, seed: number, shift: Shift = {}): Sample[] {
   const random = createRandom(seed);
   return Array.from({ length: count }, () => drawSample(random, shift));
 }
 
 /** Schema-2 metadata whose calibration reference is `reference` (temperature 1). */
-export function metadataWithReference(reference: MonitorSample[], options: { calibrated?: boolean } = {}): ModelMetadata {
+export function metadataWithReference(reference: Sample[], options: { calibrated?: boolean } = {}): ModelMetadata {
   const names = Array.from({ length: CLASSES }, (_, k) => `class${k}`);
   const counts = Object.fromEntries(names.map((n) => [n, 0]));
   const edges = [0, 0.2, 0.4, 0.6, 0.8, 1];
@@ -79,7 +82,6 @@ export function metadataWithReference(reference: MonitorSample[], options: { cal
     source: 'test-half',
     images: reference.length,
     split_seed: 1,
-    temperature: 1,
     nll_before: 1,
     nll_after: 1,
     ece_bins: 15,

@@ -113,9 +113,9 @@ describe('drift_report.txt', () => {
   it('has one table row per scenario with its figures and verdict', () => {
     const rows = text.split('\n');
     const noisy = rows.find((line) => line.startsWith('noisy '))!;
-    expect(noisy.split(/\s+/)).toEqual(['noisy', '4', '25.0%', '0.450', '100.0%', '0', '4.3', '9.5', '12.0', '812', '4.568', 'significant']);
+    expect(noisy.split(/\s+/)).toEqual(['noisy', '4', '25.0%', 'n/a', '0.450', '100.0%', '0', '4.3', '9.5', '12.0', '812', '4.568', 'n/a', 'significant']);
     const cifar = rows.find((line) => line.startsWith('cifar100 '))!;
-    expect(cifar.split(/\s+/)).toEqual(['cifar100', '4', 'n/a', '0.800', '75.0%', '1', '4.3', '9.5', '12.0', '812', '0.150', 'moderate']);
+    expect(cifar.split(/\s+/)).toEqual(['cifar100', '4', 'n/a', 'n/a', '0.800', '75.0%', '1', '4.3', '9.5', '12.0', '812', '0.150', 'n/a', 'moderate']);
     expect(rows.find((line) => line.startsWith('clean '))).toMatch(/reference$/);
   });
 
@@ -192,5 +192,61 @@ describe('drift_report.html', () => {
     expect(html).toContain('rule psi&gt;0.2 failed on scenario noisy: value 4.568');
     expect(html).toContain('investigate input quality &lt;noise&gt;');
     expect(html).toContain('<span class="badge significant">FAILED</span>');
+  });
+});
+
+describe('the calibrated parts of the reports', () => {
+  /** fixedResult with the detector's decision on noisy and cifar100, and estimates on every scenario. */
+  function calibratedResult(): DriftResult {
+    const result = fixedResult();
+    result.config.alpha = 0.05;
+    result.reference.detector_samples = 5000;
+    const estimate = (value: number) => ({
+      method: 'atc_mc', value, ci_low: value - 0.1, ci_high: value + 0.1, n: 4, confidence_level: 0.95,
+      methods: { average_confidence: { value: value + 0.05, ci_low: 0, ci_high: 1 }, atc_mc: { value, ci_low: value - 0.1, ci_high: value + 0.1 } },
+    });
+    const test = (name: string, corrected: number, detected: boolean) => ({
+      name, family: 'input' as const, signal: name, statistic: 0.5, p_value: corrected / 3, corrected_p_value: corrected, detected,
+    });
+    const [clean, noisy, cifar100] = result.scenarios;
+    Object.assign(clean, { estimated_accuracy: estimate(0.7) });
+    Object.assign(noisy, { estimated_accuracy: estimate(0.3) });
+    Object.assign(noisy.drift!, { detected: true, alpha: 0.05, detector: 'default', p_value: 3e-7, tests: [test('ks(noise)', 3e-7, true), test('ks(brightness)', 1, false), test('ks(probability[0])', 0.2, false)] });
+    Object.assign(cifar100, { estimated_accuracy_note: 'the answers carried no all_probabilities' });
+    Object.assign(cifar100.drift!, { detected: null, alpha: 0.05, detection_note: 'the answers carried no all_probabilities: BBSD unavailable, PSI only' });
+    return result;
+  }
+
+  it('text: detection table, estimated vs actual with the error, the detector in the verdict line', () => {
+    const text = renderDriftText(calibratedResult());
+    expect(text).toContain('Shift detection (family-wise alpha 0.05: KS per softmax output and input statistic, chi-square on predicted classes, Bonferroni; reference 5000 images)');
+    const rows = text.split('\n');
+    expect(rows.find((l) => l.startsWith('noisy ') && l.includes('1/3'))!.split(/\s+/)).toEqual(['noisy', 'yes', '3.0e-7', '1/3', 'ks(noise)', '1.0e-7']);
+    expect(rows.find((l) => l.startsWith('cifar100 ') && l.includes('BBSD'))).toMatch(/cifar100 +n\/a +- +- +the answers carried no all_probabilities: BBSD unavailable, PSI only +-$/);
+    expect(text).toContain('Accuracy: label-free estimate vs actual (error = estimated - actual)');
+    expect(rows.find((l) => l.startsWith('noisy ') && l.includes('atc_mc'))!.split(/\s+/)).toEqual(['noisy', '25.0%', '30.0%', '(atc_mc)', '20.0%-40.0%', '+5.0', 'pts', '35.0%', '30.0%']);
+    expect(rows.find((l) => l.startsWith('clean ') && l.includes('atc_mc'))).toContain('-5.0 pts');
+    expect(text).toContain('noisy: drift detected (p 3.0e-7, ks(noise)); PSI says significant drift: PSI max 4.568 (noise)');
+    expect(rows.find((l) => l.startsWith('noisy ') && l.includes('812'))!.split(/\s+/)).toEqual(['noisy', '4', '25.0%', '30.0%', '0.450', '100.0%', '0', '4.3', '9.5', '12.0', '812', '4.568', 'yes', 'significant']);
+  });
+
+  it('text: what an older model lacks, under the reference', () => {
+    const result = calibratedResult();
+    result.reference.missing = ['calibration: metadata.json has schema_version 1; retrain'];
+    expect(renderDriftText(result)).toContain('reference:  the clean replay of this run (4 images)\n  lacks:    calibration: metadata.json has schema_version 1; retrain\n');
+  });
+
+  it('html: the same two tables', () => {
+    const html = renderDriftHtml(calibratedResult(), Buffer.from('png'));
+    expect(html).toContain('<h2>Shift detection</h2>');
+    expect(html).toContain('<tr><td>noisy</td><td>yes</td><td>3.0e-7</td><td>1/3</td><td>ks(noise)</td><td>1.0e-7</td></tr>');
+    expect(html).toContain('<h2>Accuracy: estimated vs actual</h2>');
+    expect(html).toContain('<tr><td>noisy</td><td>25.0%</td><td>30.0% (atc_mc)</td><td>20.0%-40.0%</td><td>+5.0 pts</td><td>35.0%</td><td>30.0%</td></tr>');
+  });
+
+  it('a version-1 log renders without either table', () => {
+    const text = renderDriftText(fixedResult());
+    expect(text).not.toContain('Shift detection');
+    expect(text).not.toContain('label-free estimate');
   });
 });

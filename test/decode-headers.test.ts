@@ -12,6 +12,7 @@ import {
   HUGE_COUNT_TIFF,
   HUGE_FRAME_GIF,
   jpegCutInScan,
+  lzwCycleGif,
   SELF_LOOP_TIFF,
   truncatedJpeg,
   tiffWithTags,
@@ -133,6 +134,16 @@ describe('image headers', () => {
     expect(refusal(valid.gif.subarray(0, valid.gif.length - 1)).message).toMatch(/before its trailer/);
     const secondFrameHuge = Buffer.concat([valid.gif.subarray(0, valid.gif.length - 1), HUGE_FRAME_GIF.subarray(13)]);
     expect(refusal(secondFrameHuge).message).toMatch(/GIF frame 1 dimensions 46340x46340/);
+  });
+
+  it('refuses a GIF whose LZW codes name a table entry before it exists (omggif loops forever on it)', async () => {
+    expect(refusal(lzwCycleGif()).message).toMatch(/LZW code past its table/);
+    // GIFs from another encoder (libvips/cgif), small and large, still pass the code check.
+    for (const [width, height] of [[1, 1], [7, 3], [300, 200]]) {
+      const raw = Buffer.alloc(width * height * 3).map((_, i) => (i * 53) & 255);
+      const gif = await sharp(raw, { raw: { width, height, channels: 3 } }).gif().toBuffer();
+      expect((await decodeImageToRgb32(gif)).length).toBe(32 * 32 * 3);
+    }
   });
 
   it('refuses BMPs whose pixel rows are not all in the file, or that declare a huge size', () => {

@@ -4,7 +4,8 @@
  * truncated files (no PNG IEND, no JPEG EOI, no GIF trailer, short BMP/TIFF data) are refused.
  * Reads headers only: cost is proportional to the number of chunks/blocks, never to pixels.
  */
-import { checkDimensions, checkTotalPixels, corrupt, ImageDecodeError } from './decode-limits';
+import { checkDimensions, corrupt, ImageDecodeError } from './decode-limits';
+import { readGifHeader } from './gif-header';
 import { readJpegHeader } from './jpeg-header';
 import { readPngHeader } from './png-header';
 import { readTiffHeader } from './tiff-header';
@@ -63,51 +64,4 @@ function readBmpHeader(bytes: Uint8Array, view: DataView): ImageHeader {
   const rowBytes = Math.ceil((width * bitsPerPixel) / 32) * 4;
   if (uncompressed && dataOffset + rowBytes * height > bytes.length) throw corrupt('BMP pixel data is truncated');
   return { type: 'bmp', width, height, decodedPixels: width * height };
-}
-
-/**
- * Logical screen, then every block to the trailer: each image descriptor's size is checked
- * (the decoder walks every frame's header and decodes frame 0 at its declared size).
- */
-function readGifHeader(bytes: Uint8Array, view: DataView): ImageHeader {
-  if (bytes.length < 13) throw corrupt('GIF header is truncated');
-  const width = view.getUint16(6, true);
-  const height = view.getUint16(8, true);
-  checkDimensions(width, height, 'GIF logical screen');
-  let offset = 13 + colorTableBytes(bytes[10]);
-  let firstFrame = 0;
-  let frames = 0;
-  const skipSubBlocks = () => {
-    while (offset < bytes.length && bytes[offset] !== 0) offset += bytes[offset] + 1;
-    if (offset >= bytes.length) throw corrupt('GIF ends inside a data block');
-    offset++;
-  };
-  for (;;) {
-    if (offset >= bytes.length) throw corrupt('GIF ends before its trailer');
-    const introducer = bytes[offset];
-    if (introducer === 0x3b) break;
-    if (introducer === 0x21) {
-      offset += 2;
-      skipSubBlocks();
-    } else if (introducer === 0x2c) {
-      if (offset + 11 > bytes.length) throw corrupt('GIF image descriptor is truncated');
-      const frameWidth = view.getUint16(offset + 5, true);
-      const frameHeight = view.getUint16(offset + 7, true);
-      checkDimensions(frameWidth, frameHeight, `GIF frame ${frames}`);
-      if (frames === 0) firstFrame = frameWidth * frameHeight;
-      frames++;
-      offset += 10 + colorTableBytes(bytes[offset + 9]) + 1; // descriptor, local colour table, LZW code size
-      skipSubBlocks();
-    } else {
-      throw corrupt(`unknown GIF block 0x${introducer.toString(16)}`);
-    }
-  }
-  if (frames === 0) throw corrupt('GIF has no image');
-  const decodedPixels = width * height + firstFrame;
-  checkTotalPixels(decodedPixels, 'the GIF screen and its first frame');
-  return { type: 'gif', width, height, decodedPixels };
-}
-
-function colorTableBytes(packed: number): number {
-  return packed & 0x80 ? 3 * (1 << ((packed & 0x07) + 1)) : 0;
 }

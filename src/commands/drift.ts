@@ -128,7 +128,8 @@ what was measured, marked incomplete ("complete": false), and the gate fails.
 
 Exit codes: 0 every rule and --min-success-rate hold on a complete run; 1 a rule or
 --min-success-rate failed (stderr and the reports name rule, scenario and value), the run is
-incomplete (target down, --deadline), or the run itself failed; 2 usage error, a data source that
+incomplete (target down, --deadline), or the run itself failed; 2 usage error (also a rule on
+estimates or detection that the model's metadata cannot support), a data source that
 cannot be had (checked before anything is replayed), an API that cannot be reached, or an API key
 it refuses.
 

@@ -54,19 +54,19 @@ describe('monitoring in cluster mode', () => {
     const both = clustered;
     if (!both?.estimated_accuracy || !alone.estimated_accuracy) throw new Error('both windows should be tested');
     expect(alone.window.samples).toBe(IMAGES);
-    expect(clustered.model_version).toBe(alone.model_version);
-    expect(clustered.drift.detected).toBe(alone.drift.detected);
-    expect(clustered.drift.tests).toHaveLength(alone.drift.tests.length);
+    expect(both.model_version).toBe(alone.model_version);
+    expect(both.drift.detected).toBe(alone.drift.detected);
+    expect(both.drift.tests).toHaveLength(alone.drift.tests.length);
     alone.drift.tests.forEach((t, i) => {
       const c = both.drift.tests[i];
       expect(c.signal).toBe(t.signal);
       expect(c.statistic).toBeCloseTo(t.statistic, 12);
       expect(c.p_value).toBeCloseTo(t.p_value, 12);
     });
-    expect(clustered.estimated_accuracy.value).toBeCloseTo(alone.estimated_accuracy.value, 12);
-    expect(clustered.estimated_accuracy.ci_low).toBeCloseTo(alone.estimated_accuracy.ci_low, 12);
-    clustered.class_distribution.current.forEach((share, k) => expect(share).toBeCloseTo(alone.class_distribution.current[k], 12));
-    expect(clustered.confidence_histogram.current).toEqual(alone.confidence_histogram.current);
+    expect(both.estimated_accuracy.value).toBeCloseTo(alone.estimated_accuracy.value, 12);
+    expect(both.estimated_accuracy.ci_low).toBeCloseTo(alone.estimated_accuracy.ci_low, 12);
+    both.class_distribution.current.forEach((share, k) => expect(share).toBeCloseTo(alone.class_distribution.current[k], 12));
+    expect(both.confidence_histogram.current).toEqual(alone.confidence_histogram.current);
 
     const metrics = await (await fetch(`${cluster.url}/metrics`)).text();
     const windowLines = metrics.split('\n').filter((line) => line.startsWith('mldeploy_monitor_window_samples{'));

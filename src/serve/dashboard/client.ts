@@ -17,7 +17,7 @@ export const DASHBOARD_SCRIPT = String.raw`'use strict';
   const $ = (id) => document.getElementById(id);
   const pct = (x, digits) => (x === null || x === undefined || !Number.isFinite(x) ? '-' : (x * 100).toFixed(digits === undefined ? 1 : digits) + ' %');
   const fixed = (x, digits) => (x === null || x === undefined || !Number.isFinite(x) ? '-' : Number(x).toFixed(digits));
-  const clock = (date) => date.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+  const clock = (date) => date.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' });
   const text = (id, value) => { $(id).textContent = value; };
 
   // ---- /metrics: prom-client text -> prediction traffic between two reads ----
@@ -81,14 +81,16 @@ export const DASHBOARD_SCRIPT = String.raw`'use strict';
   Chart.defaults.color = '#334155';
   Chart.defaults.maintainAspectRatio = false;
   const barSet = (label, color) => ({ label, data: [], backgroundColor: color, borderRadius: 3 });
+  const timeAxis = { ticks: { maxRotation: 0, autoSkipPadding: 24 } };
   const shareAxis = { beginAtZero: true, ticks: { callback: (v) => Math.round(v * 100) + ' %' } };
   const trafficChart = new Chart($('traffic-chart'), {
     type: 'line',
     data: { labels: [], datasets: [
-      { label: 'requests / s', data: [], yAxisID: 'rate', borderColor: COLORS.current, backgroundColor: COLORS.current, borderWidth: 3, pointRadius: 0, tension: 0.2 },
-      { label: 'p95 latency (ms)', data: [], yAxisID: 'latency', borderColor: COLORS.latency, backgroundColor: COLORS.latency, borderWidth: 3, pointRadius: 0, tension: 0.2, spanGaps: true },
+      { label: 'requests / s', data: [], yAxisID: 'rate', borderColor: COLORS.current, backgroundColor: COLORS.current, borderWidth: 3, pointRadius: 0, tension: 0 },
+      { label: 'p95 latency (ms)', data: [], yAxisID: 'latency', borderColor: COLORS.latency, backgroundColor: COLORS.latency, borderWidth: 3, pointRadius: 4, tension: 0, spanGaps: true },
     ] },
     options: { scales: {
+      x: timeAxis,
       rate: { position: 'left', beginAtZero: true, title: { display: true, text: 'req/s' } },
       latency: { position: 'right', beginAtZero: true, grid: { drawOnChartArea: false }, title: { display: true, text: 'ms' } },
     } },
@@ -99,7 +101,7 @@ export const DASHBOARD_SCRIPT = String.raw`'use strict';
       { label: 'estimated accuracy', data: [], borderColor: COLORS.current, backgroundColor: COLORS.current, borderWidth: 3, pointRadius: 6, pointBackgroundColor: [], spanGaps: true },
       { label: 'reference (test set)', data: [], borderColor: COLORS.reference, borderDash: [8, 6], borderWidth: 2, pointRadius: 0 },
     ] },
-    options: { scales: { y: { min: 0, max: 1, ticks: { callback: (v) => Math.round(v * 100) + ' %' } } } },
+    options: { scales: { x: timeAxis, y: { min: 0, max: 1, ticks: { callback: (v) => Math.round(v * 100) + ' %' } } } },
   });
   const classChart = new Chart($('class-chart'), {
     type: 'bar',
@@ -134,11 +136,11 @@ export const DASHBOARD_SCRIPT = String.raw`'use strict';
     const errors = traffic.reduce((n, t) => n + t.errors, 0);
     const span = traffic.length ? Math.round((traffic.length * REFRESH_MS) / 60000) || 1 : 0;
     text('rate', latest ? fixed(latest.rate, latest.rate < 10 ? 2 : 0) : '-');
-    text('rate-sub', totals.requests + ' predictions since start');
+    text('rate-sub', totals.requests + ' requests since start');
     text('latency', measured ? fixed(measured.p95, measured.p95 < 10 ? 1 : 0) + ' ms' : '-');
     text('latency-sub', measured ? 'p50 ' + fixed(measured.p50, 1) + ' ms' : 'no prediction requests yet');
     text('errors', requests ? pct(errors / requests) : '-');
-    text('errors-sub', requests ? errors + ' of ' + requests + ' in the last ' + span + ' min' : 'no prediction requests yet');
+    text('errors-sub', requests ? errors + ' of ' + requests + ', last ' + span + ' min' : 'no prediction requests yet');
   }
 
   // ---- /monitoring ----
@@ -181,7 +183,7 @@ export const DASHBOARD_SCRIPT = String.raw`'use strict';
     renderTests(tests);
     const estimate = m.estimated_accuracy;
     text('accuracy', estimate ? pct(estimate.value) : '-');
-    text('accuracy-sub', (estimate ? pct(estimate.ci_low, 0) + ' to ' + pct(estimate.ci_high, 0) + ' | ' : '') + 'reference ' + pct(m.reference_accuracy));
+    text('accuracy-sub', (estimate ? 'CI ' + pct(estimate.ci_low, 0) + '-' + pct(estimate.ci_high, 0) + ' | ' : '') + 'ref. ' + pct(m.reference_accuracy));
     const win = m.window || {};
     text('window', (win.samples ?? '-') + ' / ' + (win.size ?? '-'));
     text('window-sub', win.total !== undefined ? win.total + ' predictions monitored' : '');
@@ -245,8 +247,9 @@ export const DASHBOARD_SCRIPT = String.raw`'use strict';
     const image = document.createElement('img');
     image.src = URL.createObjectURL(file);
     image.alt = file.name;
+    const head = document.createElement('div');
+    head.className = 'head';
     const side = document.createElement('div');
-    side.className = 'bars';
     const answer = document.createElement('div');
     answer.className = 'answer';
     answer.id = 'predicted-class';
@@ -254,7 +257,10 @@ export const DASHBOARD_SCRIPT = String.raw`'use strict';
     const meta = document.createElement('div');
     meta.className = 'sub';
     meta.textContent = file.name + ' | ' + fixed(p.latency_ms, 1) + ' ms | model ' + p.model_version;
+    const list = document.createElement('div');
+    list.className = 'bar-list';
     side.append(answer, meta);
+    head.append(image, side);
     const ranked = Object.entries(p.all_probabilities || {}).sort((a, b) => b[1] - a[1]);
     ranked.forEach(([name, probability], i) => {
       const bar = document.createElement('div');
@@ -271,9 +277,9 @@ export const DASHBOARD_SCRIPT = String.raw`'use strict';
       value.className = 'pct';
       value.textContent = pct(probability);
       bar.append(label, track, value);
-      side.append(bar);
+      list.append(bar);
     });
-    result.append(image, side);
+    result.append(head, list);
     out.replaceChildren(result);
   }
 

@@ -13,13 +13,13 @@ header .model{font-size:20px;color:#cbd5e1}
 header .spacer{flex:1}
 header .updated{font-size:16px;color:#cbd5e1}
 header button{font:inherit;font-size:16px;padding:6px 14px;border-radius:8px;border:1px solid #64748b;background:transparent;color:#fff;cursor:pointer}
-main{padding:18px 28px 28px;display:grid;gap:18px;grid-template-columns:repeat(2,minmax(0,1fr))}
-.kpis{grid-column:1/-1;display:grid;gap:18px;grid-template-columns:repeat(6,minmax(0,1fr))}
+main{padding:16px 24px 24px;display:grid;gap:16px;grid-template-columns:repeat(2,minmax(0,1fr))}
+.kpis{grid-column:1/-1;display:grid;gap:16px;grid-template-columns:repeat(6,minmax(0,1fr))}
 .card{background:var(--card);border-radius:14px;padding:16px 20px;box-shadow:0 1px 3px rgba(15,23,42,.12)}
 .card h2{margin:0 0 10px;font-size:19px;font-weight:600;color:var(--muted);text-transform:uppercase;letter-spacing:.04em}
 .kpi .value{font-size:42px;font-weight:700;line-height:1.1;font-variant-numeric:tabular-nums}
 .kpi .sub{font-size:16px;color:var(--muted);margin-top:4px;min-height:1.4em}
-.chart{position:relative;height:300px}
+.chart{position:relative;height:280px}
 .status{display:inline-block;padding:2px 14px;border-radius:999px;font-size:32px;font-weight:700;color:#fff;background:var(--reference)}
 .status.ok{background:var(--ok)}.status.bad{background:var(--bad)}
 .note{color:var(--warn);font-size:16px;margin:6px 0 0}
@@ -29,15 +29,16 @@ th{color:var(--muted);font-weight:600;font-size:16px}
 td.num{text-align:right}th.num{text-align:right}
 tr.detected td{color:var(--bad);font-weight:700}
 .empty{color:var(--muted);font-style:italic}
-#drop{border:3px dashed var(--line);border-radius:12px;padding:18px;text-align:center;cursor:pointer;color:var(--muted)}
+#drop{display:block;border:3px dashed var(--line);border-radius:12px;padding:12px;text-align:center;cursor:pointer;color:var(--muted)}
 #drop.over{border-color:var(--current);color:var(--current)}
 #drop input{display:none}
-.result{display:flex;gap:20px;margin-top:14px;align-items:flex-start}
-.result img{width:128px;height:128px;object-fit:contain;image-rendering:pixelated;border-radius:8px;background:#e2e8f0}
+.result{margin-top:10px}
+.result .head{display:flex;gap:16px;align-items:center}
+.result img{width:76px;height:76px;object-fit:contain;image-rendering:pixelated;border-radius:8px;background:#e2e8f0}
 .result .answer{font-size:30px;font-weight:700}
-.bars{flex:1}
-.bar{display:grid;grid-template-columns:120px 1fr 70px;gap:10px;align-items:center;font-size:16px;margin:3px 0}
-.bar .track{background:#e2e8f0;border-radius:6px;height:16px;overflow:hidden}
+.bar-list{margin-top:8px}
+.bar{display:grid;grid-template-columns:110px 1fr 64px;gap:10px;align-items:center;font-size:15px;line-height:1.2;margin:1px 0}
+.bar .track{background:#e2e8f0;border-radius:6px;height:13px;overflow:hidden}
 .bar .fill{background:var(--current);height:100%}
 .bar.top .fill{background:var(--ok)}
 .bar .pct{text-align:right;font-variant-numeric:tabular-nums}
@@ -46,6 +47,7 @@ tr.detected td{color:var(--bad);font-weight:700}
 #key-form.shown{display:flex}
 #key-form input{font:inherit;padding:6px 10px;border:1px solid var(--line);border-radius:8px;flex:1}
 #key-form button{font:inherit;padding:6px 14px;border-radius:8px;border:0;background:var(--current);color:#fff;cursor:pointer}
+@media (min-width:1600px){main{grid-template-columns:repeat(3,minmax(0,1fr))}}
 @media (max-width:1100px){main{grid-template-columns:1fr}.kpis{grid-template-columns:repeat(3,minmax(0,1fr))}}
 `;
 
@@ -58,6 +60,7 @@ export const DASHBOARD_HTML = `<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>mldeploy - live model health</title>
+<link rel="icon" href="data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 16 16'%3E%3Crect width='16' height='16' rx='3' fill='%232563eb'/%3E%3C/svg%3E">
 <style>${STYLES}</style>
 </head>
 <body>
@@ -79,14 +82,14 @@ export const DASHBOARD_HTML = `<!doctype html>
   </div>
   <section class="card"><h2>Prediction traffic</h2><div class="chart"><canvas id="traffic-chart" aria-label="requests per second and p95 latency"></canvas></div></section>
   <section class="card"><h2>Estimated accuracy per window</h2><div class="chart"><canvas id="history-chart" aria-label="estimated accuracy over time"></canvas></div><p class="note" id="monitor-note"></p></section>
-  <section class="card"><h2>Class mix: current window vs reference</h2><div class="chart"><canvas id="class-chart" aria-label="class distribution"></canvas></div></section>
-  <section class="card"><h2>Confidence: current window vs reference</h2><div class="chart"><canvas id="confidence-chart" aria-label="confidence histogram"></canvas></div></section>
   <section class="card"><h2>Drift tests</h2>
     <table><thead><tr><th>Test</th><th>Signal</th><th class="num">Statistic</th><th class="num">p-value</th><th>Result</th></tr></thead>
     <tbody id="tests"><tr><td colspan="5" class="empty">no window tested yet</td></tr></tbody></table>
   </section>
+  <section class="card"><h2>Class mix: current window vs reference</h2><div class="chart"><canvas id="class-chart" aria-label="class distribution"></canvas></div></section>
+  <section class="card"><h2>Confidence: current window vs reference</h2><div class="chart"><canvas id="confidence-chart" aria-label="confidence histogram"></canvas></div></section>
   <section class="card"><h2>Classify an image</h2>
-    <label id="drop">Drop an image here or click to choose one (PNG, JPEG, BMP, GIF, TIFF)<input type="file" id="file" accept="image/*"></label>
+    <label id="drop">Drop an image here, or click to choose one<input type="file" id="file" accept="image/*"></label>
     <form id="key-form"><span>API key</span><input type="password" id="key" autocomplete="off" placeholder="this server needs --api-key's value"><button type="submit">Use key</button></form>
     <div id="prediction"></div>
   </section>

@@ -244,6 +244,22 @@ describe('the calibrated parts of the reports', () => {
     expect(html).toContain('<tr><td>noisy</td><td>25.0%</td><td>30.0% (atc_mc)</td><td>20.0%-40.0%</td><td>+5.0 pts</td><td>35.0%</td><td>30.0%</td></tr>');
   });
 
+  it('one line each, not a table of the same reason, when nothing could be detected or estimated (an older model)', () => {
+    const result = calibratedResult();
+    const detectorNote = "reference has no probability vectors (the model's metadata.json has no calibration): BBSD unavailable, PSI only";
+    for (const s of result.scenarios) {
+      Object.assign(s, { estimated_accuracy: null, estimated_accuracy_note: 'no calibration' });
+      if (s.drift) Object.assign(s.drift, { detected: null, p_value: null, tests: [], detection_note: detectorNote });
+    }
+    const text = renderDriftText(result);
+    expect(text).toContain(`Shift detection: not run (${detectorNote})\n`);
+    expect(text).toContain('Accuracy estimate (label-free): none (no calibration)\n');
+    expect(text).not.toContain('corrected p');
+    const html = renderDriftHtml(result, Buffer.from('png'));
+    expect(html).toContain('<p>Not run: reference has no probability vectors');
+    expect(html).toContain('<p>No label-free estimate: no calibration.</p>');
+  });
+
   it('a version-1 log renders without either table', () => {
     const text = renderDriftText(fixedResult());
     expect(text).not.toContain('Shift detection');

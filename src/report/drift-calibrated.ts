@@ -95,3 +95,16 @@ export function estimateRows(result: DriftResult): string[][] {
 export function hasEstimates(result: DriftResult): boolean {
   return result.scenarios.some((s) => s.estimated_accuracy !== null || s.estimated_accuracy_note !== null);
 }
+
+/** When no compared scenario has a detection (e.g. an older model's reference), the one reason, else null. */
+export function detectionUnavailable(result: DriftResult): string | null {
+  const compared = result.scenarios.filter((s) => s.drift);
+  if (compared.length === 0 || compared.some((s) => s.drift!.detected !== null)) return null;
+  return [...new Set(compared.map((s) => s.drift!.detection_note ?? 'no detection'))].join('; ');
+}
+
+/** When no scenario has an estimate (e.g. a model without calibration), the one reason, else null. */
+export function estimatesUnavailable(result: DriftResult): string | null {
+  if (result.scenarios.length === 0 || result.scenarios.some((s) => s.estimated_accuracy !== null)) return null;
+  return [...new Set(result.scenarios.map((s) => s.estimated_accuracy_note ?? 'no estimate'))].join('; ');
+}

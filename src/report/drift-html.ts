@@ -4,7 +4,16 @@
  */
 import { describeGateFailure } from '../drift/gate';
 import type { DriftResult, ScenarioResult } from '../drift/result';
-import { DETECTION_COLUMNS, detectionHeading, detectionRows, estimateColumns, estimateRows, hasEstimates } from './drift-calibrated';
+import {
+  DETECTION_COLUMNS,
+  detectionHeading,
+  detectionRows,
+  detectionUnavailable,
+  estimateColumns,
+  estimateRows,
+  estimatesUnavailable,
+  hasEstimates,
+} from './drift-calibrated';
 import { formatNumber, formatPValue, performanceCells, PERFORMANCE_COLUMNS, referenceDescription, verdictLine } from './drift-text';
 
 function escapeHtml(text: string): string {
@@ -32,10 +41,18 @@ function performanceTable(result: DriftResult): string {
 function calibratedTables(result: DriftResult): string {
   const parts: string[] = [];
   const detections = detectionRows(result);
+  const noDetection = detectionUnavailable(result);
+  const noEstimate = estimatesUnavailable(result);
   if (detections.length > 0 && result.config.alpha !== null) {
-    parts.push(`<h2>Shift detection</h2>\n<p class="meta">${escapeHtml(detectionHeading(result))}</p>\n<table>\n${row(DETECTION_COLUMNS, true)}\n${detections.map((r) => row(r)).join('\n')}\n</table>`);
+    parts.push(
+      noDetection !== null
+        ? `<h2>Shift detection</h2>\n<p>Not run: ${escapeHtml(noDetection)}.</p>`
+        : `<h2>Shift detection</h2>\n<p class="meta">${escapeHtml(detectionHeading(result))}</p>\n<table>\n${row(DETECTION_COLUMNS, true)}\n${detections.map((r) => row(r)).join('\n')}\n</table>`,
+    );
   }
-  if (hasEstimates(result)) {
+  if (hasEstimates(result) && noEstimate !== null) {
+    parts.push(`<h2>Accuracy: estimated vs actual</h2>\n<p>No label-free estimate: ${escapeHtml(noEstimate)}.</p>`);
+  } else if (hasEstimates(result)) {
     parts.push(
       `<h2>Accuracy: estimated vs actual</h2>\n<p class="meta">Label-free estimates from the model's train-time calibration; error = estimated - actual.</p>\n` +
         `<div class="scroll"><table>\n${row(estimateColumns(result), true)}\n${estimateRows(result).map((r) => row(r)).join('\n')}\n</table></div>`,

@@ -10,8 +10,10 @@ import {
   detectionHeading,
   detectionRows,
   detectionSummary,
+  detectionUnavailable,
   estimateColumns,
   estimateRows,
+  estimatesUnavailable,
   formatPValue,
   hasEstimates,
 } from './drift-calibrated';
@@ -113,14 +115,16 @@ export function renderDriftText(result: DriftResult): string {
   out.push('');
 
   const detections = detectionRows(result);
+  const noDetection = detectionUnavailable(result);
   if (detections.length > 0 && result.config.alpha !== null) {
-    out.push(detectionHeading(result));
-    out.push(...table(DETECTION_COLUMNS, detections));
+    if (noDetection !== null) out.push(`Shift detection: not run (${noDetection})`);
+    else out.push(detectionHeading(result), ...table(DETECTION_COLUMNS, detections));
     out.push('');
   }
   if (hasEstimates(result)) {
-    out.push('Accuracy: label-free estimate vs actual (error = estimated - actual)');
-    out.push(...table(estimateColumns(result), estimateRows(result)));
+    const noEstimate = estimatesUnavailable(result);
+    if (noEstimate !== null) out.push(`Accuracy estimate (label-free): none (${noEstimate})`);
+    else out.push('Accuracy: label-free estimate vs actual (error = estimated - actual)', ...table(estimateColumns(result), estimateRows(result)));
     out.push('');
   }
 

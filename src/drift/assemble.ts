@@ -67,6 +67,7 @@ export function assembleResult(options: DriftOptions, plan: ValidatedPlan, run: 
     const succeeded = scenario.images.count - outcome.failed - outcome.unsent;
     const successRate = scenario.images.count === 0 ? 0 : succeeded / scenario.images.count;
     const confidences = signals.values.confidence;
+    const estimation = estimationOf(calibration, signals);
     return {
       name: scenario.name,
       source: scenario.source,
@@ -75,7 +76,7 @@ export function assembleResult(options: DriftOptions, plan: ValidatedPlan, run: 
       accuracy,
       accuracy_drop: accuracyDrop,
       mean_confidence: answered ? mean(confidences) : null,
-      ...estimationOf(calibration, signals),
+      ...estimation,
       success_rate: successRate,
       requests: { succeeded, failed: outcome.failed, retries: outcome.retries, errors: outcome.errors, unsent: outcome.unsent },
       latency_ms: {
@@ -100,6 +101,7 @@ export function assembleResult(options: DriftOptions, plan: ValidatedPlan, run: 
         failed: outcome.failed,
         errors: outcome.errors,
         accuracyDrop,
+        estimatedAccuracyDrop: estimation.estimated_accuracy_drop,
         drift,
       }),
     };

@@ -14,8 +14,7 @@ export const MONITOR_RULE_METRICS = {
 } as const;
 export type MonitorRuleMetric = keyof typeof MONITOR_RULE_METRICS;
 
-const OPS = ['>=', '<=', '>', '<'] as const;
-type Op = (typeof OPS)[number];
+type Op = '>=' | '<=' | '>' | '<';
 
 export interface MonitorRule {
   text: string;

@@ -260,6 +260,17 @@ describe('the calibrated parts of the reports', () => {
     expect(html).toContain('<p>No label-free estimate: no calibration.</p>');
   });
 
+  it('png: the estimates beside the actual accuracy', () => {
+    const [accuracy] = driftChartConfigs(calibratedResult());
+    expect(accuracy.data.datasets.map((d) => d.label)).toEqual(['actual', 'estimated without labels']);
+    expect(accuracy.data.datasets[0].data).toEqual([75, 25, null]);
+    expect(accuracy.data.datasets[1].data).toEqual([70, 30, null]);
+    expect(driftChartConfigs(fixedResult())[0].data.datasets).toHaveLength(1);
+    const noisyHistogram = driftChartConfigs(calibratedResult())[4];
+    expect(noisyHistogram.options!.plugins!.title!.text).toBe('Confidence: noisy vs clean (baseline) (PSI 1.234, drift detected)');
+    expect(renderDriftChart(calibratedResult()).subarray(1, 4).toString()).toBe('PNG');
+  });
+
   it('a version-1 log renders without either table', () => {
     const text = renderDriftText(fixedResult());
     expect(text).not.toContain('Shift detection');

@@ -58,6 +58,9 @@ describe('mldeploy drift --reference model on a calibrated model', () => {
     expect(noise.drift!.tests).toHaveLength(19);
     expect(noise.drift!.tests.filter((t) => t.detected).map((t) => t.name)).toContain('ks(noise)');
     expect(run.result!.config.alpha).toBe(0.05);
+    // The answers' entropy is a descriptive signal too, against the calibration images' vectors.
+    expect(Object.keys(noise.drift!.ks)).toContain('entropy');
+    expect(clean.mean_entropy!).toBeGreaterThan(0);
     expect(run.result!.reference).toMatchObject({ kind: 'model', detector_samples: TEST_IMAGES / 2, missing: [] });
     expect(run.code).toBe(1);
     expect(run.result!.gate.failures).toEqual([{ rule: 'drift_detected', scenario: 'gaussian_noise:5', value: 1 }]);

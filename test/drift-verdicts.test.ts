@@ -5,7 +5,7 @@
 import { detectShift } from '../src/drift/detect/shift';
 import { estimateAccuracy } from '../src/drift/estimate/estimators';
 import { gateOf, ruleMetricsOf, type GateContext } from '../src/drift/gate';
-import type { Signals } from '../src/drift/measure';
+import { entropyOf, type Signals } from '../src/drift/measure';
 import { PredictClient } from '../src/drift/client';
 import { CALIBRATION_ROUTE, imagesOutsideCalibration, loadModelCalibration, requireCalibrationFor, type ModelCalibration } from '../src/drift/model-calibration';
 import { MldeployError } from '../src/errors';
@@ -33,6 +33,7 @@ function signals(n: number, seed: number, lean = 0.6, level = 100): Signals {
     values: { confidence: probabilities.map((p) => Math.max(...p)), ...inputs } as Signals['values'],
     classCounts: [n, 0, 0],
     probabilities,
+    entropy: probabilities.map(entropyOf),
   };
 }
 

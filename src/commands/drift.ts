@@ -103,8 +103,8 @@ baseline (with --reference model: to every scenario). Operators: ${RULE_OPS.join
 Metrics:
 ${metrics}
 PSI: 10 quantile bins of the reference, empty bins at 1e-4; < 0.1 none, 0.1-0.2 moderate,
-> 0.2 significant. psi covers confidence, the predicted class and the input statistics
-(mean_r/g/b, std_r/g/b, brightness, noise).
+> 0.2 significant. psi covers confidence, the predicted class, the input statistics
+(mean_r/g/b, std_r/g/b, brightness, noise) and the answers' entropy.
 
 Quote every rule: > and < are shell redirections, so an unquoted psi>0.2 writes a file named 0.2.
 Scenario names may hold ":" (contrast:5:p_value<0.01 scopes p_value<0.01 to contrast:5).

@@ -44,7 +44,7 @@ export function assembleResult(options: DriftOptions, plan: ValidatedPlan, run: 
   let referenceHasAccuracy: boolean;
   let detectorReference: DetectorReference;
   if (run.profile) {
-    reference = signalsOfProfile(run.profile, classNames);
+    reference = signalsOfProfile(run.profile, classNames, calibration?.reference.probabilities);
     referenceAccuracy = run.info.test_accuracy;
     referenceHasAccuracy = referenceAccuracy !== null;
     detectorReference = modelDetectorReference(calibration);
@@ -76,6 +76,7 @@ export function assembleResult(options: DriftOptions, plan: ValidatedPlan, run: 
       accuracy,
       accuracy_drop: accuracyDrop,
       mean_confidence: answered ? mean(confidences) : null,
+      mean_entropy: signals.entropy.length > 0 ? mean(signals.entropy) : null,
       ...estimation,
       success_rate: successRate,
       requests: { succeeded, failed: outcome.failed, retries: outcome.retries, errors: outcome.errors, unsent: outcome.unsent },

@@ -3,6 +3,7 @@
  * against a reference (PSI, KS, chi-square), accuracy, histograms and latency percentiles.
  */
 import type { ImageSet } from '../data/types';
+import { atcScores } from '../model/calibration';
 import { REFERENCE_SIGNALS, type ReferenceProfile, type ReferenceSignal } from '../model/metadata';
 import { batchImageStats } from '../preprocess/image-stats';
 import type { ConfidenceHistogram, ScenarioDrift } from './result';
@@ -23,6 +24,13 @@ export interface Signals {
    * carried no all_probabilities for every class (or for a profile, which keeps none).
    */
   probabilities: number[][] | null;
+  /** Entropy (nats) of each of those vectors; empty without them. */
+  entropy: number[];
+}
+
+/** Shannon entropy in nats of one probability vector (0 for a one-hot answer, ln K for a uniform one). */
+export function entropyOf(probabilities: ArrayLike<number>): number {
+  return -atcScores(probabilities).negative_entropy;
 }
 
 /**
@@ -52,29 +60,40 @@ export function signalsOf(
     if (vector.length > 0 && vector.every((p) => typeof p === 'number')) vectors.push(vector);
     else complete = false;
   });
-  return { values: { confidence, ...stats }, classCounts, probabilities: complete ? vectors : null };
+  const kept = complete ? vectors : null;
+  return { values: { confidence, ...stats }, classCounts, probabilities: kept, entropy: kept ? kept.map(entropyOf) : [] };
 }
 
-/** The model's saved reference profile as signals (a signal it lacks is empty). */
-export function signalsOfProfile(profile: ReferenceProfile, classNames: string[]): Signals {
+/**
+ * The model's saved reference profile as signals (a signal it lacks is empty). The profile keeps
+ * no probability vectors; entropy comes from the calibration images' vectors when given.
+ */
+export function signalsOfProfile(profile: ReferenceProfile, classNames: string[], calibrationProbabilities: number[][] = []): Signals {
   const values = Object.fromEntries(REFERENCE_SIGNALS.map((signal) => [signal, profile.signals[signal] ?? []])) as Signals['values'];
-  return { values, classCounts: classNames.map((name) => profile.predicted_class_counts[name] ?? 0), probabilities: null };
+  return {
+    values,
+    classCounts: classNames.map((name) => profile.predicted_class_counts[name] ?? 0),
+    probabilities: null,
+    entropy: calibrationProbabilities.map(entropyOf),
+  };
 }
 
 /** No values at all (a reference that was never replayed). */
 export function emptySignals(classCount: number): Signals {
   const values = Object.fromEntries(REFERENCE_SIGNALS.map((signal) => [signal, []])) as unknown as Signals['values'];
-  return { values, classCounts: new Array<number>(classCount).fill(0), probabilities: [] };
+  return { values, classCounts: new Array<number>(classCount).fill(0), probabilities: [], entropy: [] };
 }
 
-/** PSI on every signal and the class distribution, KS on every signal, chi-square on class counts. */
+/** PSI on every signal (entropy too, when both sides have it) and the class distribution, KS on every signal, chi-square on class counts. */
 export function driftBetween(reference: Signals, current: Signals): DescriptiveDrift {
   const psi: Record<string, number> = {};
   const ks: ScenarioDrift['ks'] = {};
   psi.class = psiCategorical(reference.classCounts, current.classCounts);
-  for (const signal of REFERENCE_SIGNALS) {
-    const ref = reference.values[signal];
-    const cur = current.values[signal];
+  const compared: [string, number[], number[]][] = [
+    ...REFERENCE_SIGNALS.map((signal): [string, number[], number[]] => [signal, reference.values[signal], current.values[signal]]),
+    ['entropy', reference.entropy, current.entropy],
+  ];
+  for (const [signal, ref, cur] of compared) {
     // A model profile may lack a signal; compare only what both sides have.
     if (ref.length === 0 || cur.length === 0) continue;
     psi[signal] = psiContinuous(ref, cur, PSI_BINS);

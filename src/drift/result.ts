@@ -55,7 +55,7 @@ export const estimatedAccuracySchema = estimateSchema.extend({
 export type EstimatedAccuracy = z.infer<typeof estimatedAccuracySchema>;
 
 export const scenarioDriftSchema = z.object({
-  /** PSI per signal: `confidence`, `class` (predicted-class distribution) and each input statistic. */
+  /** PSI per signal: `confidence`, `class` (predicted-class distribution), each input statistic, and `entropy` when both sides have probability vectors. */
   psi: z.record(z.string(), z.number()),
   psi_max: z.number(),
   /** Which PSI signal gave psi_max. */
@@ -88,6 +88,8 @@ export const scenarioResultSchema = z.object({
   accuracy_drop: z.number().nullable(),
   /** Mean top-1 confidence of successful predictions; null when none succeeded. */
   mean_confidence: z.number().nullable(),
+  /** Mean entropy (nats) of the answered probability vectors; null without them. */
+  mean_entropy: z.number().nullable().default(null),
   /** Label-free accuracy estimate from the model's calibration; null with the reason in estimated_accuracy_note. */
   estimated_accuracy: estimatedAccuracySchema.nullable().default(null),
   /** The model's held-out accuracy minus the estimate (fraction). */

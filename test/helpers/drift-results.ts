@@ -20,6 +20,7 @@ export function scenarioResult(name: string, overrides: Partial<ScenarioResult> 
     accuracy: 0.75,
     accuracy_drop: null,
     mean_confidence: 0.8,
+    mean_entropy: null,
     estimated_accuracy: null,
     estimated_accuracy_drop: null,
     estimated_accuracy_note: null,

@@ -106,15 +106,17 @@ describe('monitoring switched off or without a schema-2 reference', () => {
 
   afterAll(() => fs.rmSync(workDir, { recursive: true, force: true }));
 
-  it('--no-monitor: /monitoring is 404 and no monitoring gauges are exported', async () => {
+  it('--no-monitor: /monitoring is 404, no monitoring gauges, and schema-1 log lines (none of the per-prediction work)', async () => {
     const server = await startServer({ modelPath: modelDir, port: 0, logDir: path.join(workDir, 'off'), logLevel: 'silent', monitor: false });
     try {
+      await request(server.app).post('/predict/batch').send({ images: await pngBatch(2, 24) }).expect(200);
       const res = await request(server.app).get('/monitoring').expect(404);
       expect(res.body.error).toEqual({ code: 'monitoring_disabled', message: 'the server was started with --no-monitor' });
       expect((await request(server.app).get('/metrics')).text).not.toContain('mldeploy_drift_');
     } finally {
       await server.close();
     }
+    expect(readPredictionLog(path.join(workDir, 'off', 'predictions.jsonl')).map((r) => r.schema_version)).toEqual([1, 1]);
   });
 
   it('a model without a calibration reference: drift and estimate null with `unavailable`, class mix still reported', async () => {

@@ -23,9 +23,14 @@ export function recordPrediction(context: ServeContext, res: Response, predictio
     latency_ms: latencyMs,
     input_sha256: createHash('sha256').update(bytes).digest('hex'),
     route,
-    ...monitorFields(prediction),
   };
-  context.monitoring?.record?.(record);
-  context.predictionLog.append(formatRecord(record));
+  // The monitor's fields make the line schema 2; with --no-monitor none of its per-prediction work is done (schema 1 lines).
+  if (!context.monitoring) {
+    context.predictionLog.append(formatRecord(record));
+    return latencyMs;
+  }
+  const monitored = { ...record, ...monitorFields(prediction) };
+  context.monitoring.record?.(monitored);
+  context.predictionLog.append(formatRecord(monitored));
   return latencyMs;
 }

@@ -110,8 +110,8 @@ describe('dashboard and Swagger UI in headless Chromium', () => {
         p_value: 0.0004,
         reason: null,
         tests: [
-          { name: 'ks', family: 'input', signal: 'brightness', statistic: 0.41, p_value: 0.00002, corrected_p_value: 0.0004, detected: true },
           { name: 'chi_square', family: 'softmax', signal: 'predicted_class', statistic: 12.3, p_value: 0.2, corrected_p_value: 1, detected: false },
+          { name: 'ks', family: 'input', signal: 'brightness', statistic: 0.41, p_value: 0.00002, corrected_p_value: 0.0004, detected: true },
         ],
       },
       estimated_accuracy: { method: 'atc_mc', value: 0.62, ci_low: 0.55, ci_high: 0.69, confidence_level: 0.95 },
@@ -127,7 +127,9 @@ describe('dashboard and Swagger UI in headless Chromium', () => {
     await page.waitForFunction(() => document.getElementById('drift')!.textContent === 'DRIFT');
     expect(await page.textContent('#accuracy')).toBe('62.0 %');
     expect(await page.textContent('#accuracy-sub')).toBe('CI 55 %-69 % | ref. 81.0 %');
+    expect(await page.textContent('#tests-summary')).toBe('(1 of 2 flag a shift)');
     const rows = await page.$$eval('#tests tr', (trs) => trs.map((tr) => [tr.className, ...[...tr.children].map((td) => td.textContent)]));
+    // Sorted by p-value, the flagged test first.
     expect(rows).toEqual([
       ['detected', 'ks', 'brightness', '0.410', '2.0e-5', 'shift'],
       ['', 'chi_square', 'predicted_class', '12.300', '0.200', 'ok'],

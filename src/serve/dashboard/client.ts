@@ -154,6 +154,8 @@ const MONITOR_SCRIPT = String.raw`
   function renderTests(tests) {
     const body = $('tests');
     body.replaceChildren();
+    const flagged = tests.filter((t) => t.detected).length;
+    text('tests-summary', tests.length ? '(' + flagged + ' of ' + tests.length + ' flag a shift)' : '');
     if (!tests.length) {
       const row = body.insertRow();
       const cell = row.insertCell();
@@ -162,7 +164,8 @@ const MONITOR_SCRIPT = String.raw`
       cell.textContent = 'no window tested yet';
       return;
     }
-    for (const t of tests) {
+    // Most significant first: what shifted is at the top of the box.
+    for (const t of [...tests].sort((a, b) => a.p_value - b.p_value)) {
       const row = body.insertRow();
       if (t.detected) row.className = 'detected';
       const cells = [t.name, t.signal, fixed(t.statistic, 3), t.p_value < 0.001 ? Number(t.p_value).toExponential(1) : fixed(t.p_value, 3), t.detected ? 'shift' : 'ok'];

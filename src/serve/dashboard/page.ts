@@ -16,6 +16,7 @@ header button{font:inherit;font-size:16px;padding:6px 14px;border-radius:8px;bor
 main{padding:16px 24px 24px;display:grid;gap:16px;grid-template-columns:repeat(2,minmax(0,1fr))}
 .kpis{grid-column:1/-1;display:grid;gap:16px;grid-template-columns:repeat(6,minmax(0,1fr))}
 .card{background:var(--card);border-radius:14px;padding:16px 20px;box-shadow:0 1px 3px rgba(15,23,42,.12)}
+.card h2 .count{text-transform:none;letter-spacing:0;font-weight:400}
 .card h2{margin:0 0 10px;font-size:19px;font-weight:600;color:var(--muted);text-transform:uppercase;letter-spacing:.04em}
 .kpi .value{font-size:42px;font-weight:700;line-height:1.1;font-variant-numeric:tabular-nums}
 .kpi .sub{font-size:16px;color:var(--muted);margin-top:4px;min-height:1.4em}
@@ -24,7 +25,9 @@ main{padding:16px 24px 24px;display:grid;gap:16px;grid-template-columns:repeat(2
 .status.ok{background:var(--ok)}.status.bad{background:var(--bad)}
 .note{color:var(--warn);font-size:16px;margin:6px 0 0}
 table{width:100%;border-collapse:collapse;font-variant-numeric:tabular-nums}
-th,td{text-align:left;padding:7px 10px;border-bottom:1px solid var(--line);font-size:18px}
+.table-box{height:280px;overflow-y:auto}
+th,td{text-align:left;padding:4px 10px;border-bottom:1px solid var(--line);font-size:17px;white-space:nowrap}
+thead th{position:sticky;top:0;background:var(--card)}
 th{color:var(--muted);font-weight:600;font-size:16px}
 td.num{text-align:right}th.num{text-align:right}
 tr.detected td{color:var(--bad);font-weight:700}
@@ -82,9 +85,9 @@ export const DASHBOARD_HTML = `<!doctype html>
   </div>
   <section class="card"><h2>Prediction traffic</h2><div class="chart"><canvas id="traffic-chart" aria-label="requests per second and p95 latency"></canvas></div></section>
   <section class="card"><h2>Estimated accuracy per window</h2><div class="chart"><canvas id="history-chart" aria-label="estimated accuracy over time"></canvas></div><p class="note" id="monitor-note"></p></section>
-  <section class="card"><h2>Drift tests</h2>
-    <table><thead><tr><th>Test</th><th>Signal</th><th class="num">Statistic</th><th class="num">p-value</th><th>Result</th></tr></thead>
-    <tbody id="tests"><tr><td colspan="5" class="empty">no window tested yet</td></tr></tbody></table>
+  <section class="card"><h2>Drift tests <span id="tests-summary" class="count"></span></h2>
+    <div class="table-box"><table><thead><tr><th>Test</th><th>Signal</th><th class="num">Statistic</th><th class="num">p-value</th><th>Result</th></tr></thead>
+    <tbody id="tests"><tr><td colspan="5" class="empty">no window tested yet</td></tr></tbody></table></div>
   </section>
   <section class="card"><h2>Class mix: current window vs reference</h2><div class="chart"><canvas id="class-chart" aria-label="class distribution"></canvas></div></section>
   <section class="card"><h2>Confidence: current window vs reference</h2><div class="chart"><canvas id="confidence-chart" aria-label="confidence histogram"></canvas></div></section>

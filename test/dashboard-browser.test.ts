@@ -4,7 +4,7 @@
  * loads without console errors or requests leaving the server, updates after traffic, draws a
  * full /monitoring answer (drift tests, history), asks for the key and then classifies an
  * upload; Swagger UI's "Try it out" -> Execute on POST /predict gets a prediction. Writes
- * ci-artifacts/dashboard.png. Skipped, with that reason in its name, only when
+ * ci-artifacts/dashboard.png and docs.png. Skipped, with that reason in its name, only when
  * /usr/bin/chromium is absent and CI is not set.
  */
 import * as fs from 'node:fs';
@@ -175,7 +175,7 @@ describe('dashboard and Swagger UI in headless Chromium', () => {
     await docs.click('.modal-ux .auth-btn-wrapper button.authorize');
     await docs.click('.modal-ux .btn-done');
 
-    const operation = docs.locator('#operations-default-post_predict');
+    const operation = docs.locator('#operations-workshop-post_predict');
     await operation.locator('.opblock-summary').click();
     await operation.locator('button.try-out__btn').click();
     await operation.locator('button.execute').click();
@@ -187,6 +187,8 @@ describe('dashboard and Swagger UI in headless Chromium', () => {
     expect(body.model_version).toBe(server.version);
     expect(docsSeen.urls.filter((url) => !url.startsWith(`${server.url}/`))).toEqual([]);
     expect(docsSeen.errors).toEqual([]);
+    fs.mkdirSync(ARTIFACTS, { recursive: true });
+    await docs.screenshot({ path: path.join(ARTIFACTS, 'docs.png'), fullPage: true });
     await docs.close();
   });
 });

@@ -57,4 +57,15 @@ describe('GET /docs', () => {
     const responses = Object.values(doc.paths).flatMap((item: any) => Object.values(item).flatMap((op: any) => Object.values(op.responses)));
     for (const response of responses as any[]) expect(response.description ?? response.$ref).toBeTruthy();
   });
+
+  it('groups every operation under one of the declared tags (Swagger UI sections)', () => {
+    const doc = openApiDocument('0.0.0', 'cifar') as any;
+    const declared = doc.tags.map((t: any) => t.name);
+    expect(declared).toEqual(['workshop', 'tf-serving', 'operations']);
+    const tagsOf = (route: string) => Object.values(doc.paths[route]).map((op: any) => op.tags);
+    expect(tagsOf('/predict-file')).toEqual([['workshop']]);
+    expect(tagsOf('/v1/models/{name}:predict')).toEqual([['tf-serving']]);
+    expect(tagsOf('/dashboard')).toEqual([['operations']]);
+    for (const item of Object.values(doc.paths) as any[]) for (const op of Object.values(item) as any[]) expect(declared).toContain(op.tags[0]);
+  });
 });

@@ -84,6 +84,5 @@ describe('Grafana dashboard queries against a live /metrics', () => {
     expect(metricsText).toMatch(/^mldeploy_estimated_accuracy\{(?=[^}]*model_version=)(?=[^}]*method="[a-z_]+")[^}]*\} \S+$/m);
     const groupings = [...exprs, ...alertExprs].flatMap((e) => [...e.matchAll(/(?:by|on|ignoring) \(([^)]*)\)/g)].flatMap((m) => m[1].split(/,\s*/).filter(Boolean)));
     expect([...new Set(groupings)].sort()).toEqual(['class', 'engine', 'le', 'method', 'model_type', 'model_version', 'result', 'route', 'signal', 'test', 'version']);
-
   });
 });

@@ -50,6 +50,9 @@ export function openApiDocument(serverVersion: string, modelName: string): objec
       '/model-info/reference': {
         get: { summary: "The model's reference profile from metadata.json (drift baselines)", responses: { 200: ok({ type: 'object' }) } },
       },
+      '/model-info/calibration': {
+        get: { summary: "The model's train-time calibration from metadata.json (drift's label-free estimates and shift-detector reference); null with what it lacks for older models", responses: { 200: ok({ type: 'object' }) } },
+      },
       '/predict': {
         post: {
           summary: 'Classify one base64 image',

@@ -89,6 +89,7 @@ describe('GET /docs', () => {
     expect(tagsOf('/predict-file')).toEqual([['workshop']]);
     expect(tagsOf('/v1/models/{name}:predict')).toEqual([['tf-serving']]);
     expect(tagsOf('/dashboard')).toEqual([['operations']]);
+    expect(tagsOf('/monitoring')).toEqual([['operations']]);
     for (const op of operations(doc)) expect(declared).toContain(op.tags[0]);
   });
 });

@@ -169,6 +169,31 @@ describe('dashboard and Swagger UI in headless Chromium', () => {
     expect(seen.errors).toEqual([]);
   });
 
+  browserTest(`says why when monitoring is off (404) or the model has no calibration (unavailable)${skipNote}`, async () => {
+    const other = await browser.newPage();
+    const otherSeen = watch(other);
+    const off = { error: { code: 'monitoring_disabled', message: 'the server was started with --no-monitor' } };
+    await other.route('**/monitoring', (route) => route.fulfill({ status: 404, json: off }));
+    await other.goto(`${server.url}/dashboard?refresh=0.3`);
+    await other.waitForFunction(() => document.getElementById('drift-sub')!.textContent === 'monitoring is off');
+    expect(await other.textContent('#drift')).toBe('not tested');
+    expect(await other.textContent('#monitor-note')).toBe('the server was started with --no-monitor');
+
+    const reason = 'calibration: metadata.json has schema_version 1; retrain with this version of "mldeploy train" to add it';
+    await other.unroute('**/monitoring');
+    await other.route('**/monitoring', async (route) => {
+      const live = await (await route.fetch()).json();
+      await route.fulfill({ json: { ...live, drift: { ...live.drift, detected: null, tests: [], reason }, estimated_accuracy: null, unavailable: reason } });
+    });
+    await other.waitForFunction((why) => document.getElementById('monitor-note')!.textContent === why, reason);
+    expect(await other.textContent('#drift')).toBe('not tested');
+    expect(await other.textContent('#tests')).toBe('no window tested yet');
+    expect(await other.textContent('#accuracy')).toBe('-');
+    // Chromium's lines for the 404 answers only: no script error.
+    expect(otherSeen.errors.filter((e) => !/status of 404/.test(e))).toEqual([]);
+    await other.close();
+  });
+
   browserTest(`an upload asks for the API key, then shows the prediction and its probabilities${skipNote}`, async () => {
     const upload = { name: 'probe.png', mimeType: 'image/png', buffer: image(7) };
     await page.setInputFiles('#file', upload);

@@ -4,24 +4,14 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { AUDIT_FILE, LABELS_FILE } from '../src/model/registry/store';
 import { runCli } from './helpers/cli-run';
-import { createRegistryDir, createTemplateVersion, removeDir, versionName } from './helpers/registry-fixture';
+import { useRegistryDir, versionName } from './helpers/registry-fixture';
 
 const ROOT = path.resolve(__dirname, '..');
 const [v1, v2, v3] = [1, 2, 3].map(versionName);
-let template: string;
-let dir: string;
-
-beforeAll(async () => {
-  template = await createTemplateVersion();
-});
-afterAll(() => removeDir(path.dirname(template)));
+const registryDir = useRegistryDir(3, 'cli-test');
+let dir = '';
 beforeEach(() => {
-  dir = createRegistryDir(template, 3);
-  process.env.MLDEPLOY_ACTOR = 'cli-test';
-});
-afterEach(() => {
-  removeDir(dir);
-  delete process.env.MLDEPLOY_ACTOR;
+  dir = registryDir();
 });
 
 const models = (...args: string[]) => runCli('models', ...args, '--models-dir', dir);

@@ -4,24 +4,13 @@ import { ModelError, UsageError } from '../src/errors';
 import { removeLabel, removeVersion, rollbackStable, setLabel, stableHistory } from '../src/model/registry/changes';
 import { AUDIT_FILE, AuditEntry, LABELS_FILE, readAudit, readLabels } from '../src/model/registry/store';
 import { describeVersion, listVersions } from '../src/model/registry/versions';
-import { createRegistryDir, createTemplateVersion, removeDir, versionName } from './helpers/registry-fixture';
+import { useRegistryDir, versionName } from './helpers/registry-fixture';
 
 const [v1, v2, v3] = [1, 2, 3].map(versionName);
-let template: string;
-let dir: string;
-
-beforeAll(async () => {
-  template = await createTemplateVersion();
-});
-afterAll(() => removeDir(path.dirname(template)));
-
+const registryDir = useRegistryDir(3, 'test-actor');
+let dir = '';
 beforeEach(() => {
-  dir = createRegistryDir(template, 3);
-  process.env.MLDEPLOY_ACTOR = 'test-actor';
-});
-afterEach(() => {
-  removeDir(dir);
-  delete process.env.MLDEPLOY_ACTOR;
+  dir = registryDir();
 });
 
 const labelsFileText = () => readFileSync(path.join(dir, LABELS_FILE), 'utf8');

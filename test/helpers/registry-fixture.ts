@@ -33,3 +33,25 @@ export function createRegistryDir(template: string, count: number): string {
 export function removeDir(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
 }
+
+/**
+ * jest hooks for a registry test file: one template version for the file, a fresh models dir of
+ * `count` versions per test, and MLDEPLOY_ACTOR set to `actor`. Returns the current dir's getter.
+ */
+export function useRegistryDir(count: number, actor: string): () => string {
+  let template = '';
+  let dir = '';
+  beforeAll(async () => {
+    template = await createTemplateVersion();
+  });
+  afterAll(() => removeDir(path.dirname(template)));
+  beforeEach(() => {
+    dir = createRegistryDir(template, count);
+    process.env.MLDEPLOY_ACTOR = actor;
+  });
+  afterEach(() => {
+    removeDir(dir);
+    delete process.env.MLDEPLOY_ACTOR;
+  });
+  return () => dir;
+}

@@ -1,8 +1,8 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { ModelError, UsageError } from '../src/errors';
 import { removeLabel, removeVersion, rollbackStable, setLabel, stableHistory } from '../src/model/registry/changes';
-import { AUDIT_FILE, AuditEntry, LABELS_FILE, readAudit, readLabels } from '../src/model/registry/store';
+import { AUDIT_FILE, AuditEntry, LABELS_FILE, LOCK_FILE, readAudit, readLabels, STALE_LOCK_MS } from '../src/model/registry/store';
 import { describeVersion, listVersions } from '../src/model/registry/versions';
 import { useRegistryDir, versionName } from './helpers/registry-fixture';
 
@@ -83,6 +83,25 @@ describe('labels and the audit log', () => {
     await expect(setLabel(dir, v1, 'canary', null)).rejects.toThrow(/labels\.json is not valid JSON/);
     expect(labelsFileText()).toBe('{"schema_version": 1, ');
     expect(existsSync(path.join(dir, AUDIT_FILE))).toBe(false);
+  });
+});
+
+describe('the registry lock', () => {
+  it('a lock left by a crashed process (not refreshed for longer than the stale time) is taken over', async () => {
+    const lock = path.join(dir, LOCK_FILE);
+    mkdirSync(lock);
+    const past = new Date(Date.now() - 2 * STALE_LOCK_MS);
+    utimesSync(lock, past, past);
+    await setLabel(dir, v1, 'canary', null);
+    expect(await readLabels(dir)).toEqual({ canary: v1 });
+    expect(existsSync(lock)).toBe(false);
+  });
+
+  it('a corrupt audit line stops changes with its line number, labels untouched', async () => {
+    await setLabel(dir, v1, 'canary', null);
+    appendFileSync(path.join(dir, AUDIT_FILE), '{"time": 1}\n');
+    await expect(setLabel(dir, v2, 'canary', null)).rejects.toThrow(new RegExp(`${AUDIT_FILE} line 2 is invalid at "time"`));
+    expect(await readLabels(dir)).toEqual({ canary: v1 });
   });
 });
 

@@ -14,7 +14,8 @@ import { describeInvalid } from '../../util/validation';
 
 export const LABELS_FILE = 'labels.json';
 export const AUDIT_FILE = 'audit.jsonl';
-const LOCK_FILE = '.registry.lock';
+export const LOCK_FILE = '.registry.lock';
+export const STALE_LOCK_MS = 10_000;
 const LABELS_SCHEMA_VERSION = 1;
 
 const labelsFileSchema = z
@@ -104,12 +105,18 @@ export async function withRegistryLock(
   decide: (labels: Labels, audit: AuditEntry[]) => RegistryChange | null,
   apply?: (change: RegistryChange) => Promise<void>,
 ): Promise<AuditEntry | null> {
-  const release = await lockfile.lock(modelsDir, {
-    lockfilePath: path.join(modelsDir, LOCK_FILE),
-    // A lock older than `stale` is from a crashed process and is taken over.
-    stale: 10_000,
-    retries: { retries: 100, minTimeout: 20, maxTimeout: 250, randomize: true },
-  });
+  const lockPath = path.join(modelsDir, LOCK_FILE);
+  const release = await lockfile
+    .lock(modelsDir, {
+      lockfilePath: lockPath,
+      // The holder refreshes the lock's mtime; one not refreshed for `stale` ms is from a crashed process and is taken over.
+      stale: STALE_LOCK_MS,
+      retries: { retries: 100, minTimeout: 20, maxTimeout: 250, randomize: true },
+    })
+    .catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ELOCKED') throw new ModelError(`${lockPath} is held by another registry change that has not finished; try again`);
+      throw err;
+    });
   try {
     const change = decide(await readLabels(modelsDir), await readAudit(modelsDir));
     if (change === null) return null;

@@ -8,7 +8,8 @@ import * as path from 'node:path';
 import { UsageError } from '../../errors';
 import { LATEST_LINK } from '../artifacts';
 import { AuditEntry, Labels, withRegistryLock } from './store';
-import { latestVersion, requireModelsDir, requireVersion, versionNames } from './versions';
+import { completeVersions } from '../artifacts';
+import { latestVersion, requireModelsDir, requireVersion } from './versions';
 
 export const STABLE_LABEL = 'stable';
 const LABEL_NAME = /^[a-z][a-z0-9_-]{0,31}$/;
@@ -87,7 +88,7 @@ export async function rollbackStable(modelsDir: string, reason: string | null): 
     }
     to = history[history.length - 2] ?? null;
     if (to === null) throw new UsageError(`${STABLE_LABEL} (${from}) has no earlier version to roll back to`);
-    if (!versionNames(modelsDir).includes(to)) throw new UsageError(`the previous ${STABLE_LABEL} version ${to} has been removed; promote a version instead`);
+    if (!completeVersions(modelsDir).includes(to)) throw new UsageError(`the previous ${STABLE_LABEL} version ${to} has been removed; promote a version instead`);
     return { labels: { ...labels, [STABLE_LABEL]: to }, entry: { action: 'rollback', label: STABLE_LABEL, from, to, reason } };
   });
   return { changed: true, action: 'rollback', label: STABLE_LABEL, from, to, audit };
@@ -106,7 +107,7 @@ export async function removeVersion(modelsDir: string, version: string, reason: 
       requireVersion(modelsDir, version);
       const holding = Object.entries(labels).filter(([, v]) => v === version).map(([label]) => label);
       if (holding.length > 0) throw new UsageError(`${version} is labelled ${holding.join(', ')}; move or remove the label first ("mldeploy models unlabel <label>")`);
-      if (latestVersion(modelsDir) === version || versionNames(modelsDir)[0] === version) {
+      if (latestVersion(modelsDir) === version || completeVersions(modelsDir)[0] === version) {
         throw new UsageError(`${version} is the newest version (${LATEST_LINK} points at it) and cannot be removed`);
       }
       return { entry: { action: 'remove', label: null, from: version, to: null, reason } };

@@ -1,13 +1,10 @@
 /** The versions of a models dir as the registry shows them: metadata summary, size and labels. */
-import { promises as fs, existsSync, lstatSync, readdirSync, readlinkSync, statSync } from 'node:fs';
+import { promises as fs, existsSync, readlinkSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { ModelError, UsageError } from '../../errors';
-import { LATEST_LINK, MODEL_FILE, readMetadata } from '../artifacts';
+import { completeVersions, LATEST_LINK, readMetadata } from '../artifacts';
 import { ModelMetadata } from '../metadata';
 import { Labels } from './store';
-
-/** Version folder names as saveModelVersion makes them (vN_YYYY_MM_DD); N orders them. */
-const VERSION_NAME = /^v(\d+)_\d{4}_\d{2}_\d{2}$/;
 
 export interface VersionSummary {
   version: string;
@@ -33,15 +30,6 @@ export function requireModelsDir(modelsDir: string): string {
   return modelsDir;
 }
 
-/** Complete version folder names (holding a model.json), newest first. */
-export function versionNames(modelsDir: string): string[] {
-  return readdirSync(modelsDir)
-    .map((name) => ({ name, n: VERSION_NAME.exec(name)?.[1] }))
-    .filter((v) => v.n !== undefined && !lstatSync(path.join(modelsDir, v.name)).isSymbolicLink() && existsSync(path.join(modelsDir, v.name, MODEL_FILE)))
-    .sort((a, b) => Number(b.n) - Number(a.n))
-    .map((v) => v.name);
-}
-
 /** The version `latest` points at, or null when there is no such link. */
 export function latestVersion(modelsDir: string): string | null {
   try {
@@ -53,7 +41,7 @@ export function latestVersion(modelsDir: string): string | null {
 
 /** A UsageError naming the versions there are, when `version` is not one of them. */
 export function requireVersion(modelsDir: string, version: string): string {
-  const names = versionNames(modelsDir);
+  const names = completeVersions(modelsDir);
   if (!names.includes(version)) {
     throw new UsageError(`unknown version "${version}" in ${modelsDir}; versions: ${names.join(', ') || '(none)'}`);
   }
@@ -62,7 +50,7 @@ export function requireVersion(modelsDir: string, version: string): string {
 
 /** Every version with its labels (the labels file's plus `latest`), newest first. */
 export async function listVersions(modelsDir: string, labels: Labels): Promise<VersionSummary[]> {
-  const details = await Promise.all(versionNames(modelsDir).map((version) => describeVersion(modelsDir, version, labels)));
+  const details = await Promise.all(completeVersions(modelsDir).map((version) => describeVersion(modelsDir, version, labels)));
   return details.map(({ metadata: _metadata, ...summary }) => summary);
 }
 

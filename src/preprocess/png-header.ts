@@ -2,8 +2,7 @@
  * PNG chunk walk: IHDR first, every chunk inside the file, IDAT present, IEND reached. (That the
  * image data inflates to exactly its rows is checked as it is decoded: png-decode.ts.)
  */
-import { checkDimensions, corrupt } from './decode-limits';
-import type { ImageHeader } from './image-header';
+import { checkDimensions, corrupt, ImageHeader } from './decode-limits';
 
 export function readPngHeader(bytes: Uint8Array, view: DataView): ImageHeader {
   let width = 0;

@@ -53,6 +53,12 @@ module.exports = {
       { path: '^src/serve/', pathNot: '^src/serve/index[.]ts$' },
     ),
     rule(
+      'monitor-not-to-serve',
+      'The monitor is a library the server (and mldeploy monitor) use; it never imports the server back.',
+      { path: '^src/monitor/' },
+      { path: '^src/(serve|commands)/' },
+    ),
+    rule(
       'report-renders-only',
       'Renderers take result objects; they never call the commands, the API or the replay.',
       { path: '^src/report/' },

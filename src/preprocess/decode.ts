@@ -12,6 +12,7 @@ import { decodePng } from './png-decode';
 
 export const IMAGE_SIZE = 32;
 export const CHANNELS = 3;
+export const PIXELS_PER_IMAGE = IMAGE_SIZE * IMAGE_SIZE * CHANNELS;
 
 /**
  * jimp's decoders, picked by the type read from the header. (Jimp.read would sniff the type

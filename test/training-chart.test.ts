@@ -1,10 +1,10 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { main } from '../src/cli';
 import type { EpochRecord } from '../src/model/trainer';
 import { writeTrainingChart } from '../src/report/training-chart';
 import { writeCifar10Binary } from './helpers/cifar-fixtures';
+import { runCli } from './helpers/cli-run';
 
 let work: string;
 beforeEach(() => {
@@ -42,21 +42,11 @@ describe('mldeploy train draws the chart', () => {
   it('writes <plots-dir>/training_progress.png and says where', async () => {
     const fixture = writeCifar10Binary(path.join(work, 'src'), 20, 20);
     const plotsDir = path.join(work, 'plots');
-    let stdout = '';
-    const out = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-      stdout += chunk.toString();
-      return true;
-    });
-    try {
-      process.exitCode = 0;
-      await main(['node', 'mldeploy', 'train', '--limit', '64', '--epochs', '1', '--data', fixture.root, '--data-dir', path.join(work, 'data'),
-        '--models-dir', path.join(work, 'models'), '--plots-dir', plotsDir]);
-    } finally {
-      out.mockRestore();
-    }
-    expect(process.exitCode).toBe(0);
+    const run = await runCli('train', '--limit', '64', '--epochs', '1', '--data', fixture.root, '--data-dir', path.join(work, 'data'),
+      '--models-dir', path.join(work, 'models'), '--plots-dir', plotsDir);
+    expect(run.code).toBe(0);
     const chart = path.join(plotsDir, 'training_progress.png');
-    expect(stdout).toContain(`training chart -> ${chart}\n`);
+    expect(run.stdout).toContain(`training chart -> ${chart}\n`);
     expect(pngSize(chart).width).toBe(1280);
   });
 });

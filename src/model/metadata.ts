@@ -3,6 +3,7 @@
  * version, validated whenever it is read.
  */
 import { z } from 'zod';
+import { ModelError } from '../errors';
 import { IMAGE_SIGNALS } from '../preprocess/image-stats';
 import { describeInvalid } from '../util/validation';
 import { exportsSchema } from './export/record';
@@ -116,7 +117,7 @@ export type ModelMetadata = z.infer<typeof metadataSchema>;
 /** Validates parsed JSON as metadata; the message names the first bad field. */
 export function parseMetadata(value: unknown): ModelMetadata {
   const result = metadataSchema.safeParse(value);
-  if (!result.success) throw new Error(describeInvalid('metadata.json', result.error));
+  if (!result.success) throw new ModelError(describeInvalid('metadata.json', result.error));
   return result.data;
 }
 

@@ -24,6 +24,7 @@ import { formatNumber, formatPercent } from '../report/drift-text';
 import { UsageError } from '../errors';
 import { parseServingBackendChoice, SERVING_BACKEND_CHOICES } from '../model/onnx/serving';
 import { fraction, integer, positiveNumber } from './option-parsers';
+import { stderrColours } from './output';
 
 /** What commander hands over: DriftOptions' fields, named after the flags where they differ. */
 type DriftCliOptions = Pick<
@@ -221,8 +222,8 @@ export function registerDrift(program: Command): void {
         if (result.gate.rules.length > 0) console.log(`gate passed: ${result.gate.rules.join(' ')}`);
         return;
       }
-      if (!result.complete) process.stderr.write(`gate failed: run incomplete: ${result.incomplete_reason}\n`);
-      for (const failure of result.gate.failures) process.stderr.write(`gate failed: ${describeGateFailure(failure)}\n`);
+      if (!result.complete) process.stderr.write(`${stderrColours.fail(`gate failed: run incomplete: ${result.incomplete_reason}`)}\n`);
+      for (const failure of result.gate.failures) process.stderr.write(`${stderrColours.fail(`gate failed: ${describeGateFailure(failure)}`)}\n`);
       process.exitCode = 1;
     });
 }

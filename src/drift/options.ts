@@ -8,6 +8,7 @@ import type { DataProgress } from '../data/types';
 import { UsageError } from '../errors';
 import type { ServingBackendChoice } from '../model/onnx/serving';
 import { DEFAULT_ALPHA } from './detect/shift';
+import { requireInteger } from '../util/validation';
 import { Rule, SCENARIO_NAME_PATTERN, checkRuleScenarios, parseRule } from './rules';
 import { TRANSFORM_SCENARIO_NAMES, isTransformScenario } from './scenarios';
 
@@ -93,9 +94,9 @@ export function validateDriftOptions(options: DriftOptions): ValidatedPlan {
     );
   }
   const url = options.url === undefined ? null : checkUrl(options.url);
-  positiveInteger(options.samples, '--samples');
-  positiveInteger(options.concurrency, '--concurrency');
-  positiveInteger(options.timeoutMs, '--timeout-ms');
+  requireInteger('--samples', options.samples, 1);
+  requireInteger('--concurrency', options.concurrency, 1);
+  requireInteger('--timeout-ms', options.timeoutMs, 1);
   if (!Number.isInteger(options.retries) || options.retries < 0) throw new UsageError(`--retries must be an integer >= 0, got ${options.retries}`);
   if (!Number.isSafeInteger(options.seed)) throw new UsageError(`--seed must be an integer, got ${options.seed}`);
   if (options.reference !== 'baseline' && options.reference !== 'model') {
@@ -180,8 +181,4 @@ function checkLocalSources(options: DriftOptions, scenarios: ScenarioPlan[]): vo
   for (const [flag, source] of localSources) {
     if (source !== undefined && !isUrl(source) && !existsSync(source)) throw new UsageError(`${flag} ${source}: no such file or folder`);
   }
-}
-
-function positiveInteger(value: number, flag: string): void {
-  if (!Number.isInteger(value) || value < 1) throw new UsageError(`${flag} must be a positive integer, got ${value}`);
 }

@@ -11,6 +11,7 @@ import { MldeployError, UsageError } from '../errors';
 import { initEngine } from '../model/engine';
 import { servingEngineInfo, ServingBackendChoice, ServingEngineInfo, tfjsEngineFor } from '../model/onnx/serving';
 import { inProcessMonitor, localMonitoring, type MonitoringAccess } from '../monitor/access';
+import { requireInteger } from '../util/validation';
 import { createApp } from './app';
 import { ServeContext } from './context';
 import { predictionLogDroppedCounter, ServeMetrics } from './metrics';
@@ -181,7 +182,7 @@ export async function createServerParts(options: StartServerOptions): Promise<Se
 export function resolveLimits(given: Partial<ServerLimits> = {}): ServerLimits {
   const limits = { ...DEFAULT_LIMITS, ...given };
   for (const [name, value] of Object.entries(limits)) {
-    if (!Number.isInteger(value) || value <= 0) throw new UsageError(`server limit ${name} must be a whole number > 0, got ${value}`);
+    requireInteger(`server limit ${name}`, value, 1);
   }
   if (limits.headersTimeoutMs > limits.requestTimeoutMs) {
     throw new UsageError(`the headers timeout (${limits.headersTimeoutMs} ms) must not exceed the request timeout (${limits.requestTimeoutMs} ms)`);

@@ -10,7 +10,8 @@ import request from 'supertest';
 import { encodePng } from '../src/preprocess';
 import { startServer } from '../src/serve';
 import { RotatingFileSink, SinkHealth } from '../src/serve/prediction-file';
-import { formatRecord, readPredictionLog } from '../src/serve/prediction-log';
+import { readPredictionLog } from '../src/monitor/prediction-record';
+import { formatRecord } from '../src/serve/prediction-log';
 import { createModelFixture, syntheticImages } from './helpers/model-fixture';
 
 jest.setTimeout(30_000);

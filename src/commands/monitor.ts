@@ -6,7 +6,7 @@ import { metadataOfVersion } from '../monitor/model-lookup';
 import { runMonitorLog } from '../monitor/offline';
 import { describeMonitorFailure, writeMonitorOutputs } from '../monitor/report';
 import { DEFAULT_MONITOR_WINDOW } from '../monitor/window';
-import { readPredictionLog } from '../serve/prediction-log';
+import { readPredictionLog } from '../monitor/prediction-record';
 import { stderrColours } from './output';
 import { integer } from './option-parsers';
 

@@ -8,7 +8,7 @@ import { DataError } from '../errors';
 import type { ModelMetadata } from '../model/metadata';
 import type { ImageSignal } from '../preprocess/image-stats';
 import { IMAGE_SIGNALS } from '../preprocess/image-stats';
-import type { MonitoredPredictionRecord, PredictionRecord } from '../serve/prediction-log';
+import type { MonitoredPredictionRecord, PredictionRecord } from './prediction-record';
 import { evaluateWindow, MIN_WINDOW_SAMPLES, type AccuracyVerdict, type DriftVerdict } from './evaluate';
 import { evaluateMonitorGate, type MonitorGate, type MonitorRule, type WindowMetrics } from './gate';
 import { monitorReference, type MonitorReference } from './reference';

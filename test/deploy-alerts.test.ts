@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { parseYamlFile, readText, repoPath } from './helpers/deploy-validators';
+import { ComposeFile, parseYamlFile, readText, repoPath } from './helpers/deploy-validators';
 
 const RULES = repoPath('deploy/prometheus/alerts.yml');
 const RULE_TESTS = repoPath('deploy/prometheus/alerts.test.yml');
@@ -84,11 +84,11 @@ describe('Prometheus alert rules (deploy/prometheus/alerts.yml)', () => {
   });
 
   withPromtool(`are loaded by the compose Prometheus from the path docker-compose.yml mounts them at${skipNote}`, () => {
-    const compose = parseYamlFile(repoPath('deploy/compose/docker-compose.yml'));
-    const mount = compose.services.prometheus.volumes.find((v: string) => v.startsWith('../prometheus/alerts.yml:'));
-    const [, containerPath] = mount.split(':');
+    const compose = parseYamlFile<ComposeFile>(repoPath('deploy/compose/docker-compose.yml'));
+    const mount = compose.services.prometheus.volumes.find((v) => v.startsWith('../prometheus/alerts.yml:'));
+    const [, containerPath] = mount!.split(':');
     const config = readText(repoPath('deploy/compose/prometheus.yml'));
-    expect(parseYamlFile(repoPath('deploy/compose/prometheus.yml')).rule_files).toEqual([containerPath]);
+    expect(parseYamlFile<{ rule_files: string[] }>(repoPath('deploy/compose/prometheus.yml')).rule_files).toEqual([containerPath]);
     // Checked here with the container path pointing at the repository's file.
     const local = path.join(scratch, 'prometheus.yml');
     fs.writeFileSync(local, config.replace(containerPath, RULES));

@@ -5,7 +5,7 @@
  */
 import { DockerfileParser } from 'dockerfile-ast';
 import { buildProgram } from '../src/cli';
-import { parseYamlDocuments, parseYamlFile, readText, repoPath } from './helpers/deploy-validators';
+import { ComposeFile, parseYamlDocuments, parseYamlFile, readText, repoPath, WorkflowFile } from './helpers/deploy-validators';
 
 interface CommandLine {
   source: string;
@@ -48,10 +48,10 @@ function deployCommandLines(): CommandLine[] {
   const unit = readText(repoPath('deploy/systemd/mldeploy.service'));
   const execStart = unit.match(/^ExecStart=(.*)$/m)?.[1] ?? '';
 
-  const deployment = parseYamlDocuments(readText(repoPath('deploy/k8s/deployment.yaml')))[0] as any;
-  const compose = parseYamlFile(repoPath('deploy/compose/docker-compose.yml'));
-  const workflow = parseYamlFile(repoPath('deploy/ci/github-actions.yml'));
-  const runBlocks = Object.values<any>(workflow.jobs).flatMap((job) => job.steps.map((s: any) => s.run ?? ''));
+  const deployment = parseYamlDocuments(readText(repoPath('deploy/k8s/deployment.yaml')))[0] as { spec: { template: { spec: { containers: { args: string[] }[] } } } };
+  const compose = parseYamlFile<ComposeFile>(repoPath('deploy/compose/docker-compose.yml'));
+  const workflow = parseYamlFile<WorkflowFile>(repoPath('deploy/ci/github-actions.yml'));
+  const runBlocks = Object.values(workflow.jobs).flatMap((job) => job.steps.map((s) => s.run ?? ''));
 
   return [
     commandLine('Dockerfile CMD', execForm('CMD')),
@@ -86,8 +86,8 @@ describe('mldeploy command lines in deploy/', () => {
   it('the env variables the deploy files set are the ones serve --help names', () => {
     const help = helpText('serve').replace(/\s+/g, ' '); // help text wraps long lines
     for (const name of ['PORT', 'HOST', 'MLDEPLOY_API_KEY']) expect(help).toContain(`env: ${name}`);
-    const configMap = parseYamlDocuments(readText(repoPath('deploy/k8s/configmap.yaml')))[0] as any;
-    const compose = parseYamlFile(repoPath('deploy/compose/docker-compose.yml'));
+    const configMap = parseYamlDocuments(readText(repoPath('deploy/k8s/configmap.yaml')))[0] as { data: Record<string, string> };
+    const compose = parseYamlFile<ComposeFile>(repoPath('deploy/compose/docker-compose.yml'));
     const settable = ['PORT', 'HOST', 'MLDEPLOY_API_KEY', 'NODE_ENV'];
     expect(Object.keys(configMap.data).filter((k) => !settable.includes(k))).toEqual([]);
     expect(Object.keys(compose.services.api.environment).filter((k) => !settable.includes(k))).toEqual([]);

@@ -12,6 +12,7 @@ import * as path from 'node:path';
 import pino from 'pino';
 import { openServerLog, SERVER_LOG_FILE } from '../src/serve';
 import {
+  ComposeFile,
   composeSchemaErrors,
   dockerfileProblems,
   filesUnder,
@@ -24,6 +25,7 @@ import {
   repoPath,
   systemdVerify,
   typeErrorsOfLiterals,
+  WorkflowFile,
   workflowErrors,
 } from './helpers/deploy-validators';
 
@@ -187,6 +189,7 @@ describe('logrotate rules for server.log', () => {
 
 /** The fields of a Grafana panel these tests read. */
 interface GrafanaPanel {
+  id?: number;
   type: string;
   title: string;
   datasource?: { uid: string };
@@ -195,21 +198,21 @@ interface GrafanaPanel {
 }
 
 describe('docker compose', () => {
-  const compose = parseYamlFile(repoPath('deploy/compose/docker-compose.yml'));
+  const compose = parseYamlFile<ComposeFile>(repoPath('deploy/compose/docker-compose.yml'));
 
   it('matches the compose-spec schema, which rejects a broken copy', () => {
     expect(composeSchemaErrors(compose)).toEqual([]);
-    const broken = structuredClone(compose);
-    broken.services.api.ports = 8000;
-    broken.services.api.healthchek = {};
+    const broken = { ...compose, services: { ...compose.services, api: { ...compose.services.api, ports: 8000, healthchek: {} } } };
     expect(composeSchemaErrors(broken)).toEqual(
       expect.arrayContaining([expect.stringContaining('/services/api/ports must be array'), expect.stringContaining('"additionalProperty":"healthchek"')]),
     );
   });
 
   it('Prometheus scrapes the api service on its container port at /metrics', () => {
-    const prometheus = parseYamlFile(repoPath('deploy/compose/prometheus.yml'));
-    const job = prometheus.scrape_configs.find((c: any) => c.job_name === 'mldeploy');
+    const prometheus = parseYamlFile<{ scrape_configs: { job_name: string; metrics_path: string; static_configs: { targets: string[] }[] }[] }>(
+      repoPath('deploy/compose/prometheus.yml'),
+    );
+    const job = prometheus.scrape_configs.find((c) => c.job_name === 'mldeploy')!;
     expect(job.metrics_path).toBe('/metrics');
     expect(job.static_configs[0].targets).toEqual([`api:${compose.services.api.environment.PORT}`]);
     expect(compose.services.api.ports).toEqual([`8000:${compose.services.api.environment.PORT}`]);
@@ -217,14 +220,14 @@ describe('docker compose', () => {
   });
 
   it('Grafana is provisioned with the Prometheus datasource and the dashboard folder it mounts', () => {
-    const datasources = parseYamlFile(repoPath('deploy/compose/grafana/provisioning/datasources/prometheus.yml'));
-    const providers = parseYamlFile(repoPath('deploy/compose/grafana/provisioning/dashboards/mldeploy.yml'));
+    const datasources = parseYamlFile<{ datasources: { uid: string }[] }>(repoPath('deploy/compose/grafana/provisioning/datasources/prometheus.yml'));
+    const providers = parseYamlFile<{ providers: { options: { path: string } }[] }>(repoPath('deploy/compose/grafana/provisioning/dashboards/mldeploy.yml'));
     const dashboard = JSON.parse(readText(repoPath('deploy/compose/grafana/dashboards/mldeploy.json')));
     const source = datasources.datasources[0];
     expect(source).toMatchObject({ type: 'prometheus', url: 'http://prometheus:9090' });
     expect(compose.services.prometheus.ports).toEqual(['9090:9090']);
-    const dashboardMount = compose.services.grafana.volumes.find((v: string) => v.startsWith('./grafana/dashboards:'));
-    expect(dashboardMount.split(':')[1]).toBe(providers.providers[0].options.path);
+    const dashboardMount = compose.services.grafana.volumes.find((v) => v.startsWith('./grafana/dashboards:'));
+    expect(dashboardMount!.split(':')[1]).toBe(providers.providers[0].options.path);
     expect(compose.services.grafana.volumes).toContain('./grafana/provisioning:/etc/grafana/provisioning:ro');
     const queried = (dashboard.panels as GrafanaPanel[]).filter((p) => p.type !== 'row');
     const uids = new Set([...queried, dashboard.templating.list[0] as GrafanaPanel].flatMap((p) => [p.datasource?.uid, ...(p.targets ?? []).map((t) => t.datasource.uid)]));
@@ -236,10 +239,41 @@ describe('docker compose', () => {
   });
 });
 
+/** The fields of the k8s manifests the tests read (the files are checked against kubernetes-models too). */
+interface Manifest {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string };
+}
+interface Probe {
+  httpGet: { path: string; port: string };
+}
+interface ManifestsByKind {
+  Deployment: Manifest & {
+    spec: {
+      replicas?: number;
+      template: {
+        metadata: { labels: Record<string, string> };
+        spec: {
+          terminationGracePeriodSeconds: number;
+          securityContext: Record<string, unknown>;
+          containers: ({ ports: unknown[]; resources: { requests: unknown; limits: unknown } } & Record<'readinessProbe' | 'livenessProbe' | 'startupProbe', Probe> & {
+            lifecycle: { preStop: { exec: { command: string[] } } };
+            envFrom: { configMapRef: { name: string } }[];
+          })[];
+        };
+      };
+    };
+  };
+  ConfigMap: Manifest & { data: Record<string, string> };
+  Service: Manifest & { spec: { selector: Record<string, string>; ports: { targetPort: string }[] } };
+  HorizontalPodAutoscaler: Manifest & { spec: { scaleTargetRef: unknown; minReplicas: number; maxReplicas: number; metrics: unknown[] } };
+}
+
 describe('Kubernetes manifests', () => {
   const files = filesUnder('deploy/k8s').filter((f) => f.endsWith('.yaml'));
-  const manifests = files.flatMap((f) => parseYamlDocuments(readText(repoPath(f)))) as any[];
-  const byKind = (kind: string) => manifests.find((m) => m.kind === kind);
+  const manifests = files.flatMap((f) => parseYamlDocuments(readText(repoPath(f)))) as Manifest[];
+  const byKind = <K extends keyof ManifestsByKind>(kind: K) => manifests.find((m) => m.kind === kind) as ManifestsByKind[K];
 
   it('validate against the Kubernetes schemas (kubernetes-models), which reject a broken copy', () => {
     expect(manifests.flatMap(kubernetesSchemaErrors)).toEqual([]);
@@ -258,7 +292,7 @@ describe('Kubernetes manifests', () => {
     const values = manifests.map((m, i) => ({ type: `T${i}`, value: m }));
     expect(typeErrorsOfLiterals(imports, values)).toEqual([]);
     const deployment = structuredClone(byKind('Deployment'));
-    deployment.spec.template.spec.containers[0].readinessProbe.periodSecond = 5;
+    Object.assign(deployment.spec.template.spec.containers[0].readinessProbe, { periodSecond: 5 });
     const errors = typeErrorsOfLiterals(kubernetesTypeImport('apps/v1', 'Deployment', 'T'), [{ type: 'T', value: deployment }]);
     expect(errors).toEqual([expect.stringMatching(/'"periodSecond"' does not exist in type 'IProbe'/)]);
   });
@@ -266,7 +300,7 @@ describe('Kubernetes manifests', () => {
   it('Deployment: /ping probes, resources, preStop drain and a grace period that covers it', () => {
     const pod = byKind('Deployment').spec.template.spec;
     const container = pod.containers[0];
-    for (const probe of ['readinessProbe', 'livenessProbe', 'startupProbe']) {
+    for (const probe of ['readinessProbe', 'livenessProbe', 'startupProbe'] as const) {
       expect(container[probe].httpGet).toEqual({ path: '/ping', port: 'http' });
     }
     expect(container.ports).toEqual([{ name: 'http', containerPort: 8000, protocol: 'TCP' }]);
@@ -309,16 +343,16 @@ describe('GitHub Actions example', () => {
   });
 
   it('installs, trains, serves, waits for /ping, gates on drift and uploads the report', () => {
-    const steps: any[] = parseYamlFile(file).jobs['drift-gate'].steps;
+    const steps = parseYamlFile<WorkflowFile>(file).jobs['drift-gate'].steps;
     const runs = steps.map((s) => s.run ?? '').join('\n');
     expect(runs).toMatch(/^npm ci$/m);
     expect(runs).toContain('mldeploy train --limit');
     expect(runs).toContain('mldeploy serve --model saved_models/latest');
     expect(runs).toContain('/ping');
     expect(runs).toContain("--fail-on 'psi>0.2'");
-    const upload = steps.find((s) => String(s.uses).startsWith('actions/upload-artifact@'));
+    const upload = steps.find((s) => String(s.uses).startsWith('actions/upload-artifact@'))!;
     expect(upload.if).toBe('always()');
-    expect(upload.with.path).toContain('drift-out/');
+    expect(upload.with!.path).toContain('drift-out/');
   });
 });
 
@@ -363,8 +397,8 @@ describe('Grafana dashboard', () => {
   });
 
   it('has throughput, p50/p95/p99 latency, error rate, predictions by class and confidence panels', () => {
-    const panel = (title: RegExp) => dashboard.panels.find((p: any) => title.test(p.title));
-    const exprs = (title: RegExp) => panel(title).targets.map((t: any) => t.expr).join('\n');
+    const panel = (title: RegExp) => (dashboard.panels as GrafanaPanel[]).find((p) => title.test(p.title))!;
+    const exprs = (title: RegExp) => panel(title).targets!.map((t) => t.expr).join('\n');
     expect(exprs(/^Throughput/)).toContain('rate(mldeploy_http_requests_total');
     for (const q of ['0.50', '0.95', '0.99']) {
       expect(exprs(/^Latency/)).toContain(`histogram_quantile(${q}, sum by (le) (rate(mldeploy_http_request_duration_seconds_bucket`);
@@ -372,6 +406,6 @@ describe('Grafana dashboard', () => {
     expect(exprs(/^Error rate/)).toContain('status=~"5.."');
     expect(exprs(/^Predictions by class/)).toContain('sum by (class) (rate(mldeploy_predictions_total');
     expect(exprs(/^Prediction confidence/)).toContain('mldeploy_prediction_confidence_bucket');
-    expect(new Set(dashboard.panels.map((p: any) => p.id)).size).toBe(dashboard.panels.length);
+    expect(new Set((dashboard.panels as GrafanaPanel[]).map((p) => p.id)).size).toBe(dashboard.panels.length);
   });
 });

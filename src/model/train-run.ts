@@ -1,16 +1,14 @@
 /**
  * One `mldeploy train` run as a library call: engine -> data -> train -> evaluate on the
  * test set -> calibrate on held-out images (see calibration-record.ts) -> save a new model
- * version (metadata + reference profile + calibration) -> training chart.
- * Reports progress through one callback and prints nothing.
+ * version (metadata + reference profile + calibration). The command draws the training chart
+ * from the result (src/report/training-chart.ts). Reports progress through one callback and prints nothing.
  */
-import * as path from 'node:path';
 import { loadCifar10 } from '../data/cifar10';
 import { pickImages, sliceImages, splitValidation } from '../data/sample';
 import type { DataProgress, LoadedDataset } from '../data/types';
 import { UsageError } from '../errors';
 import { INPUT_SHAPE, PREPROCESSING } from '../preprocess';
-import { writeTrainingChart } from '../report/training-chart';
 import { MODEL_TYPE, type ArchitectureName } from './architectures';
 import { readMetadata, saveModelVersion, type MetadataDraft } from './artifacts';
 import { buildCalibrationRecord, CALIBRATION_SPLIT_SEED, splitTestSet } from './calibration-record';
@@ -18,8 +16,6 @@ import { initEngine, type BackendChoice, type EngineInfo } from './engine';
 import { buildReferenceProfile, evaluatePredictions, pickPredictions, predictSet, type Evaluation } from './evaluate';
 import type { ModelMetadata } from './metadata';
 import { trainClassifier, type BatchProgress, type EpochRecord } from './trainer';
-
-export const TRAINING_CHART_FILE = 'training_progress.png';
 
 export interface TrainRunOptions {
   /** `--data`: path or URL of a CIFAR-10 source; undefined -> $MLDEPLOY_CIFAR10 or the official download. */
@@ -38,7 +34,6 @@ export interface TrainRunOptions {
    */
   valSplit: number;
   modelsDir: string;
-  plotsDir: string;
   backend: BackendChoice;
   workers?: number;
   onEvent?: (event: TrainRunEvent) => void;
@@ -62,8 +57,9 @@ export type ValidationSource = 'held-out' | 'test';
 export interface TrainRunResult {
   version: string;
   dir: string;
-  chartFile: string;
   metadata: ModelMetadata;
+  /** Where the per-epoch validation figures in metadata.training.history come from. */
+  validation: ValidationSource;
   evaluation: Evaluation;
   classNames: string[];
 }
@@ -163,10 +159,8 @@ export async function runTraining(options: TrainRunOptions): Promise<TrainRunRes
     };
     emit({ type: 'stage', stage: 'saving' });
     const saved = await saveModelVersion(trained.model, draft, options.modelsDir);
-    const chartFile = path.join(options.plotsDir, TRAINING_CHART_FILE);
-    await writeTrainingChart(chartFile, trained.history, `${MODEL_TYPE[options.architecture]} ${saved.version}`, validationLabel(validationSource));
     const metadata = await readMetadata(saved.dir);
-    return { ...saved, chartFile, metadata, evaluation, classNames: dataset.classNames };
+    return { ...saved, validation: validationSource, metadata, evaluation, classNames: dataset.classNames };
   } finally {
     trained.model.dispose();
   }

@@ -3,6 +3,9 @@ import type { ChartConfiguration } from 'chart.js';
 import type { EpochRecord } from '../model/trainer';
 import { writeChartGrid } from './chart-png';
 
+/** The chart's file name inside --plots-dir. */
+export const TRAINING_CHART_FILE = 'training_progress.png';
+
 const TRAIN_COLOUR = '#1f77b4';
 const VALIDATION_COLOUR = '#ff7f0e';
 

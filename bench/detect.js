@@ -16,7 +16,7 @@
  * default 20), --clean-resamples N (default 100), --sizes 50,100,..., --seed N, --alpha A,
  * --shifts a,b (only these), --json FILE (every figure).
  */
-require('../scripts/ts-register.js');
+require('tsx/cjs');
 const fs = require('node:fs');
 const { parseArgs } = require('node:util');
 const { log, runBench } = require('./common');

@@ -9,7 +9,7 @@ const ANSI = new RegExp(`${ESC}\\[`);
 function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const childEnv = { ...process.env, ...env };
   for (const name of ['FORCE_COLOR', 'NO_COLOR'] as const) if (!(name in env)) delete childEnv[name];
-  const child = spawn(process.execPath, ['-r', './scripts/ts-register.js', 'test/helpers/mldeploy-from-sources.ts', ...args], {
+  const child = spawn(process.execPath, ['-r', 'tsx/cjs', 'test/helpers/mldeploy-from-sources.ts', ...args], {
     cwd: path.resolve(__dirname, '..'),
     env: childEnv,
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -117,7 +117,7 @@ describe('concurrent label changes (separate processes, each reading labels.json
   it('keep every update: all labels in a valid labels.json and one audit line each', async () => {
     const labels = ['canary', 'shadow', 'edge', 'beta'];
     const runs = labels.map((label, i) =>
-      promisify(execFile)(process.execPath, ['-r', './test/helpers/slow-labels-read.js', '-r', './scripts/ts-register.js', 'test/helpers/mldeploy-from-sources.ts', 'models', 'label', versionName(1 + (i % 3)), label, '--models-dir', dir], {
+      promisify(execFile)(process.execPath, ['-r', './test/helpers/slow-labels-read.js', '-r', 'tsx/cjs', 'test/helpers/mldeploy-from-sources.ts', 'models', 'label', versionName(1 + (i % 3)), label, '--models-dir', dir], {
         cwd: ROOT,
         env: { ...process.env, MLDEPLOY_ACTOR: `child-${label}` },
       }),

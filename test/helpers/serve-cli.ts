@@ -23,7 +23,7 @@ export interface ServeCliOptions {
 }
 
 export function runServe(args: string[], options: ServeCliOptions = {}): ServeChild {
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), '-r', './scripts/ts-register.js', 'test/helpers/mldeploy-from-sources.ts', 'serve', ...args], {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), '-r', 'tsx/cjs', 'test/helpers/mldeploy-from-sources.ts', 'serve', ...args], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: options.detached,

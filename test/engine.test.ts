@@ -1,21 +1,14 @@
 import * as tf from '@tensorflow/tfjs';
 import { describeEngine, initEngine, parseBackendChoice } from '../src/model/engine';
 import { MldeployError, UsageError } from '../src/errors';
-
-function tfjsNodeLoads(): boolean {
-  try {
-    require('@tensorflow/tfjs-node');
-    return true;
-  } catch {
-    return false;
-  }
-}
+import { expectedAutoEngine } from './helpers/test-engine';
 
 describe('engine selection', () => {
   it('auto picks tfjs-node when it loads, else wasm, and says why it skipped node', async () => {
     const info = await initEngine('auto');
-    if (tfjsNodeLoads()) {
-      expect(info.backend).toBe('node');
+    if (expectedAutoEngine() === 'node') {
+      expect(info).toMatchObject({ backend: 'node', tfjs_backend: 'tensorflow', fallback_reasons: [] });
+      expect(info.versions['tfjs-node']).toMatch(/^\d+\.\d+\.\d+/);
     } else {
       expect(info.backend).toBe('wasm');
       expect(info.fallback_reasons.join()).toMatch(/^node: /);
@@ -32,7 +25,7 @@ describe('engine selection', () => {
   });
 
   it('forcing an engine that cannot load is a clear runtime error', async () => {
-    if (tfjsNodeLoads()) return;
+    if (expectedAutoEngine() === 'node') return;
     await expect(initEngine('node')).rejects.toThrow(MldeployError);
     await expect(initEngine('node')).rejects.toThrow(/the node engine is not available here .*try --backend auto/);
   });

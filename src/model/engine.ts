@@ -26,6 +26,8 @@ const TFJS_BACKEND_NAME: Record<EngineName, string> = { node: 'tensorflow', wasm
 const AUTO_ORDER: EngineName[] = ['node', 'wasm', 'cpu'];
 
 let current: EngineInfo | undefined;
+/** The version of the tfjs-node package loaded (or a test's stand-in). */
+let loadedNodeVersion = 'unknown';
 
 export function parseBackendChoice(value: string): BackendChoice {
   if ((BACKEND_CHOICES as readonly string[]).includes(value)) return value as BackendChoice;
@@ -66,7 +68,7 @@ export function currentEngine(): EngineInfo | undefined {
 async function activate(engine: EngineName, options: EngineOptions): Promise<void> {
   if (engine === 'node') {
     // Optional dependency whose install may have failed or not run; probed before loading here.
-    loadNodeEngine(options.node);
+    loadedNodeVersion = loadNodeEngine(options.node);
   } else if (engine === 'wasm') {
     require('@tensorflow/tfjs-backend-wasm');
     registerWasmTrainingKernels();
@@ -85,7 +87,7 @@ function checkWithRealOp(): void {
 
 function engineVersions(engine: EngineName): Record<string, string> {
   const versions: Record<string, string> = { 'tfjs-core': tf.version_core, node: process.versions.node };
-  if (engine === 'node') versions['tfjs-node'] = packageVersion('@tensorflow/tfjs-node');
+  if (engine === 'node') versions['tfjs-node'] = loadedNodeVersion;
   if (engine === 'wasm') versions['tfjs-backend-wasm'] = packageVersion('@tensorflow/tfjs-backend-wasm');
   if (engine === 'cpu') versions['tfjs-backend-cpu'] = packageVersion('@tensorflow/tfjs-backend-cpu');
   return versions;

@@ -40,22 +40,23 @@ interface ProbeOutcome {
 }
 
 /**
- * Makes tfjs-node's backend ('tensorflow') available in this process, or throws an Error whose
- * message says why it cannot run here and what to do about it.
+ * Makes tfjs-node's backend ('tensorflow') available in this process and returns the package's
+ * version, or throws an Error whose message says why it cannot run here and what to do about it.
  */
-export function loadNodeEngine(options: NodeEngineOptions = {}): void {
+export function loadNodeEngine(options: NodeEngineOptions = {}): string {
   const env = options.env ?? process.env;
   const skip = env[SKIP_NODE_ENV];
   if (skip && skip !== '0') throw new Error(`skipped (${SKIP_NODE_ENV}=${skip})`);
   const packageDir = options.packageDir ?? installedPackageDir();
-  if (!packageDir) throw new Error(`${TFJS_NODE_PACKAGE} is not installed`);
+  if (!packageDir || !existsSync(path.join(packageDir, 'package.json'))) throw new Error(`${TFJS_NODE_PACKAGE} is not installed`);
+  const version = packageVersion(packageDir);
   const binding = findBinding(packageDir);
   if (!binding) throw new Error(missingBindingMessage());
   // TensorFlow's C++ logging goes to stderr, above any CLI output; keep warnings and errors.
   process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
 
   const cacheFile = path.join(options.cacheDir ?? defaultCacheDir(env), PROBE_CACHE_FILE);
-  const key = probeKey(packageDir, binding);
+  const key = probeKey(packageDir, version, binding);
   let outcome: ProbeOutcome | undefined = readCache(cacheFile)[key];
   if (!outcome) {
     const probed = probeInChild(packageDir, options.probeTimeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS);
@@ -64,6 +65,7 @@ export function loadNodeEngine(options: NodeEngineOptions = {}): void {
   }
   if (!outcome.ok) throw new Error(outcome.reason);
   require(packageDir);
+  return version;
 }
 
 /** The hint for the Node >= 23 incompatibility of tfjs-node 4.22, added to its error. */
@@ -91,6 +93,10 @@ function installedPackageDir(): string | undefined {
   }
 }
 
+function packageVersion(packageDir: string): string {
+  return (JSON.parse(readFileSync(path.join(packageDir, 'package.json'), 'utf8')) as { version?: string }).version ?? 'unknown';
+}
+
 /** tfjs-node's binding, at node-pre-gyp's module_path `lib/napi-v<N>/tfjs_binding.node`. */
 function findBinding(packageDir: string): string | undefined {
   const lib = path.join(packageDir, 'lib');
@@ -103,8 +109,7 @@ function findBinding(packageDir: string): string | undefined {
 }
 
 /** Same machine, Node and tfjs-node build -> same outcome; a rebuilt binding probes again. */
-function probeKey(packageDir: string, binding: string): string {
-  const version = (JSON.parse(readFileSync(path.join(packageDir, 'package.json'), 'utf8')) as { version?: string }).version;
+function probeKey(packageDir: string, version: string, binding: string): string {
   const stat = statSync(binding);
   const cpu = os.cpus()[0]?.model ?? 'unknown cpu';
   const parts = [os.hostname(), os.platform(), os.arch(), cpu, process.version, packageDir, version, binding, stat.size, stat.mtimeMs];

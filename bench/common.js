@@ -4,6 +4,7 @@ const { spawn, execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
+const { writeCifar10Fixture } = require('../scripts/cifar10-fixture');
 
 const root = path.resolve(__dirname, '..');
 
@@ -33,25 +34,26 @@ function removeTempDirs() {
 }
 
 /**
- * --model if given, else saved_models/latest if it exists, else an untrained SimpleCNN saved to a
- * temp dir (same architecture, so the same cost per image).
+ * --model if given, else saved_models/latest if it exists, else a SimpleCNN trained for one epoch
+ * on a small synthetic set by the built `mldeploy train` (same architecture as a real model, so
+ * the same cost per image).
  */
 function chooseModel(modelArg) {
   if (modelArg) return modelArg;
   const latest = path.join(root, 'saved_models', 'latest');
   if (fs.existsSync(path.join(latest, 'model.json'))) return latest;
   const modelsDir = tempDir('mldeploy-bench-model-');
-  log(`no saved_models/latest: creating an untrained SimpleCNN fixture in ${modelsDir}`);
-  execFileSync(process.execPath, ['-r', './scripts/ts-register.js', 'test/helpers/serve-make-fixture.ts', modelsDir], {
-    cwd: root,
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  return modelsDir;
+  log(`no saved_models/latest: training a throwaway SimpleCNN (1 epoch, synthetic images) into ${modelsDir}`);
+  const data = writeCifar10Fixture(tempDir('mldeploy-bench-data-'), 60, 100);
+  const trainArgs = ['bin/mldeploy', 'train', '--data', data, '--epochs', '1', '--models-dir', modelsDir];
+  trainArgs.push('--plots-dir', tempDir('mldeploy-bench-plots-'), '--data-dir', tempDir('mldeploy-bench-cache-'));
+  execFileSync(process.execPath, trainArgs, { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+  return path.join(modelsDir, 'latest');
 }
 
-/** Starts the built `mldeploy serve` on a free port; resolves once it prints its ready line. */
-function startServer(modelPath, workers) {
-  const cliArgs = ['bin/mldeploy', 'serve', '--model', modelPath, '--port', '0', '--log-dir', tempDir('mldeploy-bench-logs-')];
+/** Starts the built `mldeploy serve` on a free port (plus `extraArgs`); resolves once it prints its ready line. */
+function startServer(modelPath, workers, extraArgs = []) {
+  const cliArgs = ['bin/mldeploy', 'serve', '--model', modelPath, '--port', '0', '--log-dir', tempDir('mldeploy-bench-logs-'), ...extraArgs];
   if (workers) cliArgs.push('--workers', workers);
   const child = spawn(process.execPath, cliArgs, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {

@@ -2,12 +2,16 @@
 'use strict';
 /**
  * npm run bench:serve [-- --model <path>] [--workers <n>] [--connections 16] [--duration 15]
+ *                      [--backend wasm,onnx,node] [--rounds 1]
  *
  * Starts `mldeploy serve` (the built CLI in dist/) as a child process and loads POST /predict with
  * autocannon: base64 JSON bodies of 32x32 PNGs (64 distinct images, rotated, so nothing can be
  * served from a cache). Model: --model, else saved_models/latest if it exists, else an untrained
  * SimpleCNN fixture saved to a temp dir (same architecture, so the same cost per image).
- * The last line printed is: req_per_s=<n> p50_ms=<n> p99_ms=<n>
+ * --backend runs one server per engine listed (serve's --backend), in turn, --rounds times
+ * (alternating the order each round), and prints a table of each engine's medians.
+ * The last line printed is: req_per_s=<n> p50_ms=<n> p99_ms=<n>; with several engines, one such
+ * line per engine, prefixed backend=<engine>.
  */
 const fs = require('node:fs');
 const os = require('node:os');
@@ -21,6 +25,8 @@ const { values: args } = parseArgs({
     connections: { type: 'string', default: '16' },
     duration: { type: 'string', default: '15' },
     warmup: { type: 'string', default: '3' },
+    backend: { type: 'string' },
+    rounds: { type: 'string', default: '1' },
   },
 });
 
@@ -74,11 +80,9 @@ function load(url, bodies, connections, duration) {
   });
 }
 
-async function main() {
-  ensureBuilt();
-  const modelPath = chooseModel(args.model);
-  const bodies = await requestBodies();
-  const { child, url } = await startServer(modelPath, args.workers);
+/** One measured run against a fresh server started with `backend` (undefined: serve's default). */
+async function measure(modelPath, bodies, backend) {
+  const { child, url } = await startServer(modelPath, args.workers, backend ? ['--backend', backend] : []);
   try {
     const connections = Number(args.connections);
     await load(url, bodies, connections, Number(args.warmup));
@@ -86,18 +90,52 @@ async function main() {
     const result = await load(url, bodies, connections, Number(args.duration));
     const cpuAfter = serverCpuSeconds(child.pid);
     const failed = result.non2xx + result.errors + result.timeouts;
-    if (cpuBefore !== undefined && cpuAfter !== undefined) {
-      // Independent of other load on the machine: what one request costs the server in CPU time.
-      log(`server cpu: ${(((cpuAfter - cpuBefore) * 1000) / result.requests.total).toFixed(3)} ms per request`);
-    }
+    // Independent of other load on the machine: what one request costs the server in CPU time.
+    const cpuMs = cpuBefore !== undefined && cpuAfter !== undefined ? ((cpuAfter - cpuBefore) * 1000) / result.requests.total : undefined;
+    if (cpuMs !== undefined) log(`server cpu: ${cpuMs.toFixed(3)} ms per request`);
     log(`load: ${connections} connections, ${args.duration} s, ${result.requests.total} requests, ${failed} failed; cpus: ${os.cpus().length}, load average before stop: ${os.loadavg()[0].toFixed(2)}`);
     log(`latency ms: p50 ${result.latency.p50} p90 ${result.latency.p90} p99 ${result.latency.p99} max ${result.latency.max}`);
     if (failed > 0) throw new Error(`${failed} requests failed`);
-    log(`req_per_s=${Math.round(result.requests.average)} p50_ms=${result.latency.p50} p99_ms=${result.latency.p99}`);
+    return { reqPerS: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, cpuMs };
   } finally {
     await stopServer(child);
+  }
+}
+
+function median(values) {
+  const sorted = values.filter((v) => v !== undefined).sort((a, b) => a - b);
+  if (sorted.length === 0) return undefined;
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+async function main() {
+  ensureBuilt();
+  const modelPath = chooseModel(args.model);
+  const bodies = await requestBodies();
+  const backends = args.backend ? args.backend.split(',') : [undefined];
+  const runs = new Map(backends.map((b) => [b, []]));
+  try {
+    for (let round = 0; round < Number(args.rounds); round++) {
+      for (const backend of round % 2 ? [...backends].reverse() : backends) {
+        log(`--- round ${round + 1}${backend ? `, --backend ${backend}` : ''}`);
+        runs.get(backend).push(await measure(modelPath, bodies, backend));
+      }
+    }
+  } finally {
     removeTempDirs();
   }
+  const summary = backends.map((backend) => {
+    const r = runs.get(backend);
+    return { backend, reqPerS: median(r.map((x) => x.reqPerS)), p50: median(r.map((x) => x.p50)), p99: median(r.map((x) => x.p99)), cpuMs: median(r.map((x) => x.cpuMs)) };
+  });
+  if (backends.length > 1 || Number(args.rounds) > 1) {
+    log(`\nmedians over ${args.rounds} round(s), ${args.connections} connections, ${args.duration} s each:`);
+    log('| engine | req/s | p50 ms | p99 ms | server CPU ms/request |');
+    log('| --- | ---: | ---: | ---: | ---: |');
+    for (const s of summary) log(`| ${s.backend ?? 'default'} | ${Math.round(s.reqPerS)} | ${s.p50} | ${s.p99} | ${s.cpuMs === undefined ? 'n/a' : s.cpuMs.toFixed(2)} |`);
+  }
+  for (const s of summary) log(`${s.backend && backends.length > 1 ? `backend=${s.backend} ` : ''}req_per_s=${Math.round(s.reqPerS)} p50_ms=${s.p50} p99_ms=${s.p99}`);
 }
 
 runBench(main);

@@ -2,16 +2,17 @@
 'use strict';
 /**
  * `npm run test:pack`: checks the published package the way a user gets it. Packs the
- * repository (`npm pack`), installs the tarball into an empty temporary project (from the npm
+ * repository (`npm pack`), checks that the docs/ pages the README links are in it, installs the tarball into an empty temporary project (from the npm
  * cache when possible: --prefer-offline), then runs `npx mldeploy --help` and
  * `npx mldeploy train --limit 500 --epochs 1 --data <fixture>` there. The fixture is a small
- * CIFAR-10 set written in the official binary format. Takes about a minute; exits non-zero
+ * CIFAR-10 set written in the official binary format (scripts/cifar10-fixture.js). Takes about a minute; exits non-zero
  * with the failing command's output on any failure.
  */
 const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
+const { writeCifar10Fixture } = require('./cifar10-fixture');
 
 const repo = path.resolve(__dirname, '..');
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'mldeploy-pack-'));
@@ -28,34 +29,19 @@ function step(title, command, args, cwd) {
   } catch (err) {
     process.stdout.write('FAILED\n');
     process.stderr.write(`$ ${command} ${args.join(' ')}\n${err.stdout ?? ''}${err.stderr ?? ''}\n`);
-    throw new Error(`${title} failed`);
+    throw new Error(`${title} failed`, { cause: err });
   }
-}
-
-/** Official CIFAR-10 binary layout: per record 1 label byte + 3072 channel-planar pixel bytes. */
-function writeFixture(root, perBatch, testCount) {
-  const dir = path.join(root, 'cifar-10-batches-bin');
-  fs.mkdirSync(dir, { recursive: true });
-  let state = 12345;
-  const random = () => ((state = (Math.imul(state, 1103515245) + 12345) >>> 0) / 4294967296);
-  const batch = (count) => {
-    const bytes = Buffer.alloc(count * 3073);
-    for (let r = 0; r < count; r++) {
-      const label = r % 10;
-      bytes[r * 3073] = label;
-      for (let i = 0; i < 3072; i++) bytes[r * 3073 + 1 + i] = Math.floor(((label * 25 + (i >> 10) * 60) % 256) * 0.7 + random() * 70);
-    }
-    return bytes;
-  };
-  for (let n = 1; n <= 5; n++) fs.writeFileSync(path.join(dir, `data_batch_${n}.bin`), batch(perBatch));
-  fs.writeFileSync(path.join(dir, 'test_batch.bin'), batch(testCount));
-  return dir;
 }
 
 function main() {
   try {
     const packed = JSON.parse(step('npm pack', npm, ['pack', '--json', '--pack-destination', work], repo));
     const tarball = path.join(work, packed[0].filename);
+    // The README is the package's front door and links into docs/: those pages ship with it.
+    const shipped = new Set(packed[0].files.map((file) => file.path));
+    const readme = fs.readFileSync(path.join(repo, 'README.md'), 'utf8');
+    const missing = [...readme.matchAll(/\]\((docs\/[^)#\s]+)/g)].map((m) => m[1]).filter((page) => !shipped.has(page));
+    if (missing.length > 0) throw new Error(`README links pages the package does not ship: ${missing.join(', ')}`);
     const app = path.join(work, 'app');
     fs.mkdirSync(app);
     fs.writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'pack-check', version: '1.0.0', private: true }));
@@ -64,7 +50,7 @@ function main() {
     const help = step('npx mldeploy --help', npx, ['--no-install', 'mldeploy', '--help'], app);
     if (!/Usage: mldeploy/.test(help) || !/train/.test(help)) throw new Error(`unexpected --help output:\n${help}`);
 
-    const data = writeFixture(path.join(work, 'fixture'), 120, 100);
+    const data = writeCifar10Fixture(path.join(work, 'fixture'), 120, 100);
     const train = step('npx mldeploy train --limit 500 --epochs 1 --data <fixture>', npx, ['--no-install', 'mldeploy', 'train', '--limit', '500', '--epochs', '1', '--data', data], app);
     const saved = /saved model (\S+) -> (.+)/.exec(train);
     if (!saved || !fs.existsSync(path.resolve(app, saved[2].trim(), 'model.json'))) throw new Error(`train did not report a saved model:\n${train}`);

@@ -3,7 +3,10 @@ import { MldeployError } from './errors';
 import { registerTrain } from './commands/train';
 import { registerServe } from './commands/serve';
 import { registerDrift } from './commands/drift';
+import { registerExport } from './commands/export';
+import { stderrColours } from './commands/output';
 
+// package.json lies outside the compiled tree (rootDir src), so it is read when the CLI starts.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { version } = require('../package.json') as { version: string };
 
@@ -14,10 +17,11 @@ export function buildProgram(): Command {
     .addOption(new Option('--verbose', 'print stack traces and debug detail on failure'))
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
-    .configureOutput({ outputError: (text, write) => write(text.trimEnd() + '\n') });
+    .configureOutput({ outputError: (text, write) => write(stderrColours.error(text.trimEnd()) + '\n') });
   registerTrain(program);
   registerServe(program);
   registerDrift(program);
+  registerExport(program);
   return program;
 }
 
@@ -53,7 +57,7 @@ function exitCodeFor(err: unknown, verbose: boolean): number {
     return 2;
   }
   const message = err instanceof Error ? err.message : String(err);
-  process.stderr.write(`error: ${message}\n`);
+  process.stderr.write(`${stderrColours.error('error:')} ${message}\n`);
   if (verbose && err instanceof Error && err.stack) process.stderr.write(err.stack + '\n');
   return err instanceof MldeployError ? err.exitCode : 1;
 }

@@ -16,16 +16,14 @@ afterEach(() => rmSync(work, { recursive: true, force: true }));
 const dataDir = () => path.join(work, 'data');
 
 describe('loadCifar100', () => {
-  it('parses test.bin records (coarse byte, fine byte, planar pixels) from the extracted folder', async () => {
+  it('parses test.bin records (coarse byte, fine byte, planar pixels) from the extracted folder, keeping the fine labels', async () => {
     const fixture = writeCifar100Binary(path.join(work, 'src'), 12);
     const loaded = await loadCifar100({ source: fixture.dir, dataDir: dataDir() });
     expect(loaded.test.count).toBe(12);
     expect(Array.from(loaded.test.labels)).toEqual(fixture.fine);
-    expect(Array.from(loaded.coarseLabels)).toEqual(fixture.coarse);
     expect(Buffer.from(loaded.test.pixels).equals(Buffer.from(fixture.pixels))).toBe(true);
     expect(loaded.fineLabelNames).toHaveLength(100);
     expect(loaded.fineLabelNames[7]).toBe('fine_7');
-    expect(loaded.coarseLabelNames[19]).toBe('coarse_19');
     expect(loaded.source).toBe(fixture.dir);
   });
 
@@ -42,12 +40,11 @@ describe('loadCifar100', () => {
     await expect(loadCifar100({ source: fixture.dir, dataDir: dataDir() })).rejects.toThrow(/test\.bin is truncated .*3074-byte records/);
   });
 
-  it('takes a folder of images (the test/ split of a train/test layout), without coarse labels', async () => {
+  it('takes a folder of images (the test/ split of a train/test layout), its subfolders as the label names', async () => {
     writeClassFolders(work, ['apple', 'bear'], 2, 3, 'c100');
     const loaded = await loadCifar100({ source: path.join(work, 'c100'), dataDir: dataDir() });
     expect(loaded.test.count).toBe(6);
     expect(loaded.fineLabelNames).toEqual(['apple', 'bear']);
-    expect(loaded.coarseLabels).toHaveLength(0);
   });
 
   it('uses MLDEPLOY_CIFAR100 when no source is given', async () => {

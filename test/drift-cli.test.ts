@@ -1,6 +1,6 @@
 /** `mldeploy drift` option handling: help text and usage errors (exit 2) before anything is loaded or sent. */
 import { RULE_METRICS } from '../src/drift/rules';
-import { DriftOptions, validateDriftOptions } from '../src/drift/runner';
+import { DriftOptions, validateDriftOptions } from '../src/drift/options';
 import { runCli } from './helpers/drift-fixtures';
 
 describe('mldeploy drift --help', () => {
@@ -16,7 +16,7 @@ describe('mldeploy drift --help', () => {
     for (const flag of [
       '--url <url>', '--model <path>', '--samples <n>', '--scenarios <list>', '--scenario <name=source>', '--concurrency <n>',
       '--timeout-ms <ms>', '--retries <n>', '--seed <n>', '--data <source>', '--cifar100 <source>', '--data-dir <dir>', '--out <dir>',
-      '--plots-dir <dir>', '--reference <kind>', '--fail-on <rule>', '--api-key <key>',
+      '--plots-dir <dir>', '--reference <kind>', '--fail-on <rule>', '--api-key <key>', '--min-success-rate <fraction>', '--deadline <seconds>',
     ]) {
       expect(help).toContain(flag);
     }
@@ -28,6 +28,7 @@ describe('mldeploy drift --help', () => {
     expect(flat).toContain('env: MLDEPLOY_CIFAR100');
     expect(flat).toContain('env: MLDEPLOY_API_KEY');
     expect(flat).not.toContain('default: []');
+    expect(flat).toContain('(0 disables) (default: 0.99)');
   });
 
   it('documents the rule grammar, every metric and operator, quoting, and examples', () => {
@@ -38,6 +39,14 @@ describe('mldeploy drift --help', () => {
     expect(help).toContain("--fail-on 'psi>0.2'");
     expect(help).toMatch(/blur +/);
     expect(help).toContain('MLDEPLOY_CIFAR100');
+  });
+
+  it('documents that the gate fails closed, and the exit codes', () => {
+    const flat = help.replace(/\s+/g, ' ');
+    expect(flat).toContain('an API key the server refuses (401/403) stops the run (exit 2)');
+    expect(flat).toContain('fewer than --min-success-rate of its requests fails the gate whatever the rules say');
+    expect(flat).toContain('marked incomplete ("complete": false)');
+    expect(flat).toMatch(/Exit codes: 0 every rule and --min-success-rate hold on a complete run; 1 .* incomplete .*; 2 .* an API key it refuses/);
   });
 });
 
@@ -60,6 +69,9 @@ describe('mldeploy drift usage errors (exit 2)', () => {
     [['drift', '--url', 'http://127.0.0.1:1', '--scenarios', 'clean', '--fail-on', 'psi'], /invalid --fail-on rule "psi"/],
     [['drift', '--url', 'http://127.0.0.1:1', '--scenarios', 'clean', '--fail-on', 'latency>3'], /unknown metric "latency"/],
     [['drift', '--url', 'http://127.0.0.1:1', '--scenarios', 'clean,noisy', '--fail-on', 'blur:psi>0.2'], /names scenario "blur", which this run does not have/],
+    [['drift', '--url', 'http://127.0.0.1:1', '--min-success-rate', '1.5'], /--min-success-rate must be between 0 and 1, got "1.5"/],
+    [['drift', '--url', 'http://127.0.0.1:1', '--min-success-rate', 'most'], /--min-success-rate must be between 0 and 1, got "most"/],
+    [['drift', '--url', 'http://127.0.0.1:1', '--deadline', 'soon'], /--deadline must be a number > 0, got "soon"/],
   ])('%j', async (args, message) => {
     const run = await runCli(args);
     expect(run.code).toBe(2);
@@ -78,8 +90,6 @@ describe('validateDriftOptions', () => {
     retries: 1,
     seed: 3,
     dataDir: 'data',
-    outDir: '.',
-    plotsDir: 'plots',
     reference: 'baseline',
     failOn: ['psi>0.2', 'street:accuracy<0.5'],
   };

@@ -1,44 +1,9 @@
 import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { ApiUnreachableError, PredictClient, replayImages } from '../src/drift/replay';
+import { Handler, TinyServer, json, tinyServer } from './helpers/tiny-server';
+import { ApiUnreachableError, PredictClient } from '../src/drift/client';
+import { replayImages } from '../src/drift/replay';
 import { PIXELS_PER_IMAGE, decodeImageToRgb32 } from '../src/preprocess';
 import type { ImageSet } from '../src/data/types';
-
-type Handler = (req: http.IncomingMessage, body: string, res: http.ServerResponse) => void;
-
-interface TinyServer {
-  url: string;
-  requests: { url: string; body: string; headers: http.IncomingHttpHeaders }[];
-  close(): Promise<void>;
-}
-
-async function tinyServer(handler: Handler): Promise<TinyServer> {
-  const requests: TinyServer['requests'] = [];
-  const server = http.createServer((req, res) => {
-    let body = '';
-    req.on('data', (chunk) => (body += chunk));
-    req.on('end', () => {
-      requests.push({ url: req.url ?? '', body, headers: req.headers });
-      handler(req, body, res);
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    requests,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-}
-
-function json(res: http.ServerResponse, status: number, value: unknown): void {
-  res.writeHead(status, { 'content-type': 'application/json' });
-  res.end(JSON.stringify(value));
-}
 
 /** Images whose first pixel's red value is their index, so the server can tell them apart. */
 function indexedImages(count: number): ImageSet {
@@ -114,6 +79,24 @@ describe('replayImages', () => {
     expect(outcome.failed).toBe(0);
     expect(outcome.retries).toBe(6);
     expect(outcome.predictions).toEqual(['dog', 'dog', 'dog']);
+  });
+
+  it("waits as long as a 503's Retry-After asks before retrying (an overloaded server is not hammered)", async () => {
+    const server = await start((_req, _body, res) => {
+      if (server.requests.length === 1) {
+        res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '5' });
+        res.end(JSON.stringify({ error: { code: 'overloaded', message: 'busy' } }));
+      } else json(res, 200, { predicted_class: 'dog', confidence: 0.5 });
+    });
+    // With a 1 ms backoff the retry would follow at once; Retry-After: 5 holds it back.
+    const client = new PredictClient({ url: server.url, timeoutMs: 2000, retries: 1, backoffMs: 1 });
+    const controller = new AbortController();
+    const predicted = client.predict(Buffer.from('png'), controller.signal);
+    while (server.requests.length < 1) await new Promise((resolve) => setTimeout(resolve, 5));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(server.requests).toHaveLength(1);
+    controller.abort();
+    expect(await predicted).toMatchObject({ ok: false, error: 'aborted' });
   });
 
   it('counts requests that still fail after the retries, without throwing', async () => {
@@ -217,5 +200,104 @@ describe('PredictClient.probe', () => {
       else json(res, 401, { error: { code: 'unauthorized', message: 'no key' } });
     });
     await expect(new PredictClient({ url: server.url, timeoutMs: 1000, retries: 0 }).probe()).rejects.toThrow(/--api-key/);
+  });
+});
+
+describe('replayImages stops early', () => {
+  const predictOrPing = (req: http.IncomingMessage, res: http.ServerResponse): void =>
+    req.url === '/ping' ? json(res, 200, { status: 'healthy', model_loaded: true }) : json(res, 200, { predicted_class: 'cat', confidence: 0.9 });
+
+  it('when a request fails below HTTP and /ping is gone too: the rest is unsent, with the reason', async () => {
+    let predicts = 0;
+    const server = await start((req, _body, res) => {
+      if (req.url === '/predict' && ++predicts === 6) {
+        void server.close(); // dies mid-run
+        return;
+      }
+      predictOrPing(req, res);
+    });
+    const client = new PredictClient({ url: server.url, timeoutMs: 1000, retries: 1, backoffMs: 1 });
+    const outcome = await replayImages(client, indexedImages(40), 2);
+    expect(outcome.stopped).toMatch(/^the target stopped answering \(\w+; GET \/ping: ECONNREFUSED\) after \d+ of 40 images$/);
+    const answered = outcome.predictions.filter((p) => p !== null).length;
+    expect(answered).toBeLessThanOrEqual(5);
+    expect(outcome.failed).toBeGreaterThanOrEqual(1);
+    expect(outcome.failed + outcome.unsent + answered).toBe(40);
+    expect(outcome.unsent).toBeGreaterThan(30);
+  });
+
+  it('not when one connection drops but /ping still answers', async () => {
+    let predicts = 0;
+    const server = await start((req, _body, res) => {
+      if (req.url === '/predict' && ++predicts === 2) req.socket.destroy();
+      else predictOrPing(req, res);
+    });
+    const client = new PredictClient({ url: server.url, timeoutMs: 1000, retries: 0 });
+    const outcome = await replayImages(client, indexedImages(10), 1);
+    expect(outcome.stopped).toBeNull();
+    expect(outcome).toMatchObject({ failed: 1, unsent: 0 });
+    expect(server.requests.filter((r) => r.url === '/ping')).toHaveLength(1);
+  });
+
+  it('when the signal aborts: requests in flight are cancelled and counted unsent, not failed', async () => {
+    const server = await start(() => undefined); // never answers
+    const client = new PredictClient({ url: server.url, timeoutMs: 60_000, retries: 0 });
+    const controller = new AbortController();
+    const replay = replayImages(client, indexedImages(8), 2, undefined, controller.signal);
+    while (server.requests.length < 2) await new Promise((resolve) => setTimeout(resolve, 5));
+    controller.abort(new Error('--deadline 1 s reached'));
+    const outcome = await replay;
+    expect(outcome).toMatchObject({ failed: 0, unsent: 8, stopped: '--deadline 1 s reached after 0 of 8 images' });
+    expect(server.requests).toHaveLength(2);
+  });
+});
+
+describe('PredictClient redirects', () => {
+  it('sends the API key to the --url origin only, never to another origin it is redirected to', async () => {
+    const other = await start((_req, _body, res) => json(res, 200, { predicted_class: 'cat', confidence: 0.9 }));
+    const first = await start((_req, _body, res) => {
+      res.writeHead(307, { location: `${other.url}/predict` });
+      res.end();
+    });
+    const client = new PredictClient({ url: first.url, apiKey: 'secret-key', timeoutMs: 1000, retries: 0 });
+    const outcome = await client.predict(Buffer.from('png'));
+    expect(outcome).toMatchObject({ ok: true, predictedClass: 'cat' });
+    expect(first.requests[0].headers['x-api-key']).toBe('secret-key');
+    expect(other.requests).toHaveLength(1);
+    expect(other.requests[0].headers['x-api-key']).toBeUndefined();
+    // 307 keeps the method and body.
+    expect(JSON.parse(other.requests[0].body)).toEqual({ image_base64: Buffer.from('png').toString('base64') });
+  });
+
+  it('keeps the key on a redirect within the same origin', async () => {
+    const server = await start((req, _body, res) => {
+      if (req.url === '/predict') {
+        res.writeHead(308, { location: '/v2/predict' });
+        res.end();
+      } else json(res, 200, { predicted_class: 'dog', confidence: 0.8 });
+    });
+    const client = new PredictClient({ url: server.url, apiKey: 'secret-key', timeoutMs: 1000, retries: 0 });
+    expect(await client.predict(Buffer.from('png'))).toMatchObject({ ok: true, predictedClass: 'dog' });
+    expect(server.requests.map((r) => [r.url, r.headers['x-api-key']])).toEqual([
+      ['/predict', 'secret-key'],
+      ['/v2/predict', 'secret-key'],
+    ]);
+  });
+});
+
+describe('PredictClient.checkPrediction', () => {
+  it.each([
+    [401, undefined, /needs an API key; pass --api-key or set MLDEPLOY_API_KEY/],
+    [403, 'wrong', /HTTP 403\): the API key was not accepted; check --api-key or MLDEPLOY_API_KEY/],
+  ])('turns HTTP %i into exit 2 naming --api-key', async (status, apiKey, message) => {
+    const server = await start((_req, _body, res) => json(res, status, { error: { code: 'unauthorized', message: 'no' } }));
+    const check = new PredictClient({ url: server.url, apiKey, timeoutMs: 1000, retries: 0 }).checkPrediction(Buffer.from('png'));
+    await expect(check).rejects.toThrow(message);
+    await expect(check).rejects.toMatchObject({ exitCode: 2 });
+  });
+
+  it('leaves other failures to the replay', async () => {
+    const server = await start((_req, _body, res) => json(res, 400, { error: { code: 'bad', message: 'no' } }));
+    await expect(new PredictClient({ url: server.url, timeoutMs: 1000, retries: 0 }).checkPrediction(Buffer.from('png'))).resolves.toBeUndefined();
   });
 });

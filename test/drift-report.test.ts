@@ -1,37 +1,12 @@
-import { DriftResult, ScenarioResult, parseDriftResult } from '../src/drift/result';
+import { DriftResult, parseDriftResult } from '../src/drift/result';
 import { driftChartConfigs, renderDriftChart } from '../src/report/drift-chart';
 import { renderDriftHtml } from '../src/report/drift-html';
 import { formatPValue, renderDriftText } from '../src/report/drift-text';
+import { HISTOGRAM_EDGES, scenarioResult } from './helpers/drift-results';
 
 const CLASSES = ['cat', 'dog'];
-const EDGES = [0, 0.2, 0.4, 0.6, 0.8, 1];
-
-function scenario(name: string, overrides: Partial<ScenarioResult>): ScenarioResult {
-  return {
-    name,
-    source: `cifar10 test + ${name}`,
-    samples: 4,
-    labelled: true,
-    accuracy: 0.75,
-    accuracy_drop: null,
-    mean_confidence: 0.8,
-    success_rate: 1,
-    requests: { succeeded: 4, failed: 0, retries: 0, errors: {} },
-    latency_ms: { p50: 4.25, p95: 9.5, p99: 12 },
-    throughput_rps: 812.4,
-    duration_s: 0.005,
-    class_distribution: { cat: 0.5, dog: 0.5 },
-    class_counts: { cat: 2, dog: 2 },
-    confidence_histogram: { bin_edges: EDGES, counts: [0, 0, 1, 1, 2], fractions: [0, 0, 0.25, 0.25, 0.5] },
-    input_stats: { brightness: { mean: 120.5, std: 30 }, noise: { mean: 10.25, std: 2 } },
-    predictions: ['cat', 'dog', 'cat', 'dog'],
-    true_labels: ['cat', 'dog', 'dog', 'dog'],
-    confidences: [0.9, 0.7, 0.5, 0.95],
-    drift: null,
-    recommendations: [],
-    ...overrides,
-  };
-}
+const EDGES = HISTOGRAM_EDGES;
+const scenario = scenarioResult;
 
 /** A fixed result: clean (the reference), a drifting noisy scenario, an unlabelled one with a failure. */
 function fixedResult(): DriftResult {
@@ -39,7 +14,7 @@ function fixedResult(): DriftResult {
     schema_version: 1,
     generated_at: '2026-01-02T03:04:05.000Z',
     target: { url: 'http://127.0.0.1:8000', mode: 'url', model_version: 'v3_2026_01_01', model_type: 'SimpleCNN', class_names: CLASSES },
-    config: { samples: 4, seed: 42, concurrency: 16, timeout_ms: 10000, retries: 2, psi_bins: 10 },
+    config: { samples: 4, seed: 42, concurrency: 16, timeout_ms: 10000, retries: 2, psi_bins: 10, min_success_rate: 0, deadline_s: null },
     reference: {
       kind: 'baseline',
       scenario: 'clean',
@@ -72,7 +47,7 @@ function fixedResult(): DriftResult {
         labelled: false,
         accuracy: null,
         success_rate: 0.75,
-        requests: { succeeded: 3, failed: 1, retries: 2, errors: { http_500: 1 } },
+        requests: { succeeded: 3, failed: 1, retries: 2, errors: { http_500: 1 }, unsent: 0 },
         predictions: ['cat', null, 'dog', 'dog'],
         true_labels: null,
         confidences: [0.6, null, 0.5, 0.55],
@@ -101,6 +76,8 @@ function fixedResult(): DriftResult {
       skipped: [],
     },
     duration_s: 1.5,
+    complete: true,
+    incomplete_reason: null,
   };
 }
 
@@ -111,6 +88,20 @@ describe('drift result schema', () => {
     const broken = fixedResult() as unknown as { scenarios: { latency_ms: unknown }[] };
     broken.scenarios[1].latency_ms = { p50: 'fast' };
     expect(() => parseDriftResult(broken)).toThrow(/scenarios\.1\.latency_ms\.p50/);
+  });
+});
+
+describe('drift result schema, older files', () => {
+  it('reads a file written before complete, unsent and the fail-closed settings existed', () => {
+    const old = JSON.parse(JSON.stringify(fixedResult()));
+    delete old.complete;
+    delete old.incomplete_reason;
+    delete old.config.min_success_rate;
+    delete old.config.deadline_s;
+    for (const s of old.scenarios) delete s.requests.unsent;
+    const parsed = parseDriftResult(old);
+    expect(parsed).toMatchObject({ complete: true, incomplete_reason: null, config: { min_success_rate: 0, deadline_s: null } });
+    expect(parsed.scenarios.map((s) => s.requests.unsent)).toEqual([0, 0, 0]);
   });
 });
 

@@ -41,6 +41,9 @@ describe('parseRule', () => {
 
   it('reminds to quote when the shell has eaten the operator (unquoted psi>0.2 arrives as psi)', () => {
     expect(() => parseRule('psi')).toThrow(/quote rules in a shell \(--fail-on 'psi>0.2'\)/);
+    // A malformed rule that still has its operator is refused without the quoting hint.
+    expect(() => parseRule('psi>>0.2')).toThrow(UsageError);
+    expect(() => parseRule('psi>>0.2')).toThrow(/^invalid --fail-on rule "psi>>0.2": expected <metric><op><number>/);
     expect(() => parseRule('psi>>0.2')).not.toThrow(/quote/);
   });
 

@@ -202,6 +202,7 @@ describe('mldeploy serve HTTP API', () => {
       ['JSON sent to /predict-file', () => api().post('/predict-file').send({ image_base64: pngBase64 }), 415, 'unsupported_media_type'],
       ['a missing multipart file', () => api().post('/predict-file').field('note', 'no file here'), 400, 'missing_file'],
       ['a file under the wrong field name', () => api().post('/predict-file').attach('image', pngs[0], 'x.png'), 400, 'unexpected_field'],
+      ['a multipart text field over 64 KiB', () => api().post('/predict-file').field('note', 'x'.repeat(70 * 1024)).attach('file', pngs[0], 'x.png'), 400, 'invalid_multipart'],
       ['a malformed multipart body', () => api().post('/predict-file').set('content-type', 'multipart/form-data; boundary=xyz').send('--xyz\r\nnot a header\r\n'), 400, 'invalid_multipart'],
       ['an oversized JSON body', () => api().post('/predict').send({ image_base64: 'A'.repeat(11 * 1024 * 1024) }), 413, 'payload_too_large'],
       ['an oversized upload', () => api().post('/predict-file').attach('file', Buffer.alloc(11 * 1024 * 1024, 1), 'big.png'), 413, 'payload_too_large'],

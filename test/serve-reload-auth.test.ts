@@ -111,6 +111,16 @@ describe('reload, API key and CORS', () => {
       expect(metrics).toContain(`mldeploy_model_info{version="${current}"`);
     });
   });
+
+  describe('admin routes refuse cross-site browser requests (CSRF)', () => {
+    it('refuse an Origin that is neither this server nor listed in --cors, even with the key', async () => {
+      const res = await request(server.app).post('/admin/reload').set('x-api-key', KEY).set('origin', 'https://evil.example').send({}).expect(403);
+      expect(res.body.error.code).toBe('cross_site_request');
+      // A listed origin passes the guard and reaches the reload (409: `latest` is the broken model by now).
+      const listed = await request(server.app).post('/admin/reload').set('x-api-key', KEY).set('origin', 'https://dashboard.example').send({});
+      expect(listed.body.error.code).toBe('reload_failed');
+    });
+  });
 });
 
 describe('admin routes without an API key', () => {
@@ -132,12 +142,36 @@ describe('admin routes without an API key', () => {
     fs.rmSync(workDir, { recursive: true, force: true });
   });
 
-  const reloadFrom = (host: string) => fetch(`http://${host}:${new URL(server.url).port}/admin/reload`, { method: 'POST' });
+  const reloadFrom = (host: string) =>
+    fetch(`http://${host}:${new URL(server.url).port}/admin/reload`, { method: 'POST', headers: { 'content-type': 'application/json' } });
 
   it('reload for clients on this machine (localhost)', async () => {
     const res = await reloadFrom('127.0.0.1');
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ status: 'reloaded', changed: false });
+  });
+
+  it('need a JSON content type: a cross-site form or text/plain POST (no preflight) is refused', async () => {
+    for (const type of ['application/x-www-form-urlencoded', 'text/plain', 'multipart/form-data; boundary=x']) {
+      const res = await request(server.app).post('/admin/reload').set('content-type', type).send('a=1');
+      expect(res.status).toBe(415);
+      expect(res.body.error.code).toBe('unsupported_media_type');
+    }
+    const bare = await fetch(`${server.url}/admin/reload`, { method: 'POST' });
+    expect(bare.status).toBe(415);
+  });
+
+  it('refuse a foreign Origin, and a page on a rebound DNS name, but answer this server\'s own loopback origin', async () => {
+    const json = { 'content-type': 'application/json' };
+    const foreign = await request(server.app).post('/admin/reload').set(json).set('origin', 'https://evil.example').send('{}');
+    expect(foreign.status).toBe(403);
+    expect(foreign.body.error.code).toBe('cross_site_request');
+    // DNS rebinding: evil.example now resolves to 127.0.0.1, so Origin and Host agree, but the name is not loopback.
+    const rebound = await request(server.app).post('/admin/reload').set(json).set('host', 'rebind.example:8000').set('origin', 'http://rebind.example:8000').send('{}');
+    expect(rebound.status).toBe(403);
+    const own = await request(server.app).post('/admin/reload').set(json).set('host', 'localhost:8000').set('origin', 'http://localhost:8000').send('{}');
+    expect(own.status).toBe(200);
+    expect((await request(server.app).post('/admin/reload').set(json).set('origin', 'null').send('{}')).status).toBe(403);
   });
 
   itWithExternalAddress('refuse other clients with 403 JSON, while predictions stay open', async () => {

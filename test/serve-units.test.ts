@@ -2,8 +2,11 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { ModelError } from '../src/errors';
 import { PIXELS_PER_IMAGE } from '../src/preprocess';
-import { formatRecord, PredictionRecord, readPredictionLog, RotatingFileSink } from '../src/serve/prediction-log';
+import { RotatingFileSink } from '../src/serve/prediction-file';
+import { formatRecord, PredictionRecord, readPredictionLog } from '../src/serve/prediction-log';
 import { BatchingPredictor } from '../src/serve/predictor';
 import { ModelRepository } from '../src/serve/repository';
 import { createModelFixture, syntheticImages } from './helpers/model-fixture';
@@ -68,6 +71,33 @@ describe('BatchingPredictor', () => {
   });
 });
 
+describe('ModelRepository reload failures', () => {
+  it('leak no tensors, whatever part of the new version is broken', async () => {
+    const modelsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mldeploy-serve-leak-'));
+    const good = await createModelFixture(modelsDir, { seed: 6 });
+    const repository = new ModelRepository(path.join(modelsDir, 'latest'));
+    await repository.load();
+    const breakages: Array<[string, (dir: string) => void]> = [
+      ['a short weights.bin', (dir) => fs.writeFileSync(path.join(dir, 'weights.bin'), Buffer.alloc(100))],
+      ['NaN weights', (dir) => fs.writeFileSync(path.join(dir, 'weights.bin'), Buffer.alloc(fs.statSync(path.join(dir, 'weights.bin')).size, 0xff))],
+      ['a truncated model.json', (dir) => fs.writeFileSync(path.join(dir, 'model.json'), '{"modelTopology": ')],
+    ];
+    for (const [i, [what, breakIt]] of breakages.entries()) {
+      const broken = path.join(modelsDir, `v${90 + i}_2020_01_01`);
+      fs.cpSync(good, broken, { recursive: true });
+      breakIt(broken);
+      fs.rmSync(path.join(modelsDir, 'latest'));
+      fs.symlinkSync(path.basename(broken), path.join(modelsDir, 'latest'));
+      const before = tf.memory().numTensors;
+      await expect(repository.reload()).rejects.toThrow(ModelError);
+      expect({ what, tensors: tf.memory().numTensors }).toEqual({ what, tensors: before });
+    }
+    expect(repository.current.dir).toBe(good);
+    repository.dispose();
+    fs.rmSync(modelsDir, { recursive: true, force: true });
+  });
+});
+
 describe('RotatingFileSink', () => {
   const record: Omit<PredictionRecord, 'schema_version'> = {
     timestamp: '2025-01-01T00:00:00.000Z',
@@ -81,7 +111,7 @@ describe('RotatingFileSink', () => {
 
   it('appends whole lines and rotates by size, keeping the configured number of files', async () => {
     const logDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mldeploy-serve-log-'));
-    const line = formatRecord(record);
+    const line = formatRecord({ ...record, latency_ms: 0 }); // the length of each line below
     const sink = new RotatingFileSink(logDir, { maxBytes: line.length * 3, keepFiles: 2 });
     for (let i = 0; i < 10; i++) sink.append(formatRecord({ ...record, latency_ms: i }));
     await sink.close();

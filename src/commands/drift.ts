@@ -1,8 +1,10 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import * as cliProgress from 'cli-progress';
+import { describeGateFailure } from '../drift/gate';
 import {
   CustomScenarioSpec,
   DEFAULT_CONCURRENCY,
+  DEFAULT_MIN_SUCCESS_RATE,
   DEFAULT_RETRIES,
   DEFAULT_SAMPLES,
   DEFAULT_SCENARIOS,
@@ -10,29 +12,40 @@ import {
   DEFAULT_TIMEOUT_MS,
   DriftOptions,
   DriftProgress,
-  runDrift,
-} from '../drift/runner';
-import { RULE_METRIC_DESCRIPTIONS, RULE_OPS, describeFailure } from '../drift/rules';
+} from '../drift/options';
+import { RULE_METRIC_DESCRIPTIONS, RULE_OPS } from '../drift/rules';
+import { runDrift } from '../drift/runner';
 import { SCENARIOS } from '../drift/scenarios';
+import { writeDriftOutputs } from '../report/drift-outputs';
 import { formatNumber, formatPercent } from '../report/drift-text';
-import { integer } from './option-parsers';
+import { UsageError } from '../errors';
+import { integer, positiveNumber } from './option-parsers';
 
 /** What commander hands over: DriftOptions' fields, named after the flags where they differ. */
 type DriftCliOptions = Pick<
   DriftOptions,
-  'url' | 'samples' | 'concurrency' | 'timeoutMs' | 'retries' | 'seed' | 'data' | 'cifar100' | 'dataDir' | 'plotsDir' | 'reference' | 'apiKey'
+  'url' | 'samples' | 'concurrency' | 'timeoutMs' | 'retries' | 'seed' | 'data' | 'cifar100' | 'dataDir' | 'reference' | 'apiKey' | 'minSuccessRate'
 > & {
   model?: string;
   scenarios: string;
   scenario?: CustomScenarioSpec[];
   out: string;
+  plotsDir: string;
   failOn?: string[];
+  deadline?: number;
 };
 
 function collectScenario(value: string, previous: CustomScenarioSpec[] = []): CustomScenarioSpec[] {
   const at = value.indexOf('=');
   if (at <= 0 || at === value.length - 1) throw new InvalidArgumentError('expected name=<folder or .tar.gz>, e.g. street=./photos.');
   return [...previous, { name: value.slice(0, at), source: value.slice(at + 1) }];
+}
+
+/** 0..1 inclusive (option-parsers' fraction() excludes 1, which here means "every request"). */
+function shareOfRequests(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !(n >= 0 && n <= 1)) throw new UsageError(`--min-success-rate must be between 0 and 1, got "${value}"`);
+  return n;
 }
 
 function collect(value: string, previous: string[] = []): string[] {
@@ -69,9 +82,18 @@ PSI: 10 quantile bins of the reference, empty bins at 1e-4; < 0.1 none, 0.1-0.2 
 
 Quote every rule: > and < are shell redirections, so an unquoted psi>0.2 writes a file named 0.2.
 
-Exit codes: 0 every rule holds; 1 a rule failed (stderr and the reports name rule, scenario and
-value) or the run itself failed; 2 usage error, a data source that cannot be had (checked before
-anything is replayed), or an API that cannot be reached.
+The gate fails closed: before replaying, one real prediction is sent, and an API key the server
+refuses (401/403) stops the run (exit 2). A scenario answering fewer than --min-success-rate of
+its requests fails the gate whatever the rules say; a rule whose metric has no value because
+requests failed fails (only metrics that do not apply, such as accuracy without labels, are
+skipped). If the target stops answering or --deadline passes, the reports are still written with
+what was measured, marked incomplete ("complete": false), and the gate fails.
+
+Exit codes: 0 every rule and --min-success-rate hold on a complete run; 1 a rule or
+--min-success-rate failed (stderr and the reports name rule, scenario and value), the run is
+incomplete (target down, --deadline), or the run itself failed; 2 usage error, a data source that
+cannot be had (checked before anything is replayed), an API that cannot be reached, or an API key
+it refuses.
 
 Examples:
   mldeploy drift --url http://127.0.0.1:8000 --scenarios clean,noisy,very_noisy --fail-on 'psi>0.2'
@@ -95,7 +117,7 @@ export function registerDrift(program: Command): void {
     .option('--scenario <name=source>', 'add a scenario from your own images: a class folder or .tar.gz (repeatable)', collectScenario)
     .option('--concurrency <n>', 'requests in flight', integer('--concurrency', 1), DEFAULT_CONCURRENCY)
     .option('--timeout-ms <ms>', 'per-request timeout', integer('--timeout-ms', 1), DEFAULT_TIMEOUT_MS)
-    .option('--retries <n>', 'retries (with backoff) on connection errors, timeouts and 5xx', integer('--retries', 0), DEFAULT_RETRIES)
+    .option('--retries <n>', 'retries (with backoff, or the Retry-After a 429/503 asks, up to 5 s) on connection errors, timeouts, 429 and 5xx', integer('--retries', 0), DEFAULT_RETRIES)
     .option('--seed <n>', 'seed for sampling and scenario noise', integer('--seed', 0), DEFAULT_SEED)
     .addOption(new Option('--data <source>', 'CIFAR-10 source: official .tar.gz, its folder, a class-folder dataset, or URL').env('MLDEPLOY_CIFAR10'))
     .addOption(new Option('--cifar100 <source>', 'CIFAR-100 source: official .tar.gz, its folder, or a folder/.tar.gz of images').env('MLDEPLOY_CIFAR100'))
@@ -108,11 +130,13 @@ export function registerDrift(program: Command): void {
         .default('baseline'),
     )
     .option('--fail-on <rule>', "gate rule, e.g. 'psi>0.2' (repeatable; quote it)", collect)
-    .addOption(new Option('--api-key <key>', 'API key the server expects').env('MLDEPLOY_API_KEY'))
+    .option('--min-success-rate <fraction>', 'fail the gate for any scenario answering less than this share of requests (0 disables)', shareOfRequests, DEFAULT_MIN_SUCCESS_RATE)
+    .option('--deadline <seconds>', 'bound on the whole run; what was measured by then is reported as incomplete (exit 1)', positiveNumber('--deadline'))
+    .addOption(new Option('--api-key <key>', 'API key the server expects (sent to the --url origin only)').env('MLDEPLOY_API_KEY'))
     .addHelpText('after', helpText())
     .action(async (opts: DriftCliOptions) => {
       const progress = createProgressPrinter();
-      const run = await runDrift({
+      const result = await runDrift({
         url: opts.url,
         modelPath: opts.model,
         samples: opts.samples,
@@ -128,15 +152,15 @@ export function registerDrift(program: Command): void {
         data: opts.data,
         cifar100: opts.cifar100,
         dataDir: opts.dataDir,
-        outDir: opts.out,
-        plotsDir: opts.plotsDir,
         reference: opts.reference,
         failOn: opts.failOn ?? [],
+        minSuccessRate: opts.minSuccessRate,
+        deadlineS: opts.deadline,
         apiKey: opts.apiKey,
         onProgress: progress.handle,
       }).finally(progress.stop);
 
-      const { result, files } = run;
+      const files = await writeDriftOutputs(result, opts.out, opts.plotsDir);
       for (const s of result.scenarios) {
         const verdict = s.drift ? `${s.drift.verdict === 'none' ? 'no' : s.drift.verdict} drift (PSI max ${formatNumber(s.drift.psi_max)} on ${s.drift.psi_max_signal})` : 'reference';
         console.log(
@@ -145,12 +169,12 @@ export function registerDrift(program: Command): void {
         );
       }
       console.log(`wrote ${files.json}, ${files.text}, ${files.html}, ${files.chart}`);
-      if (result.gate.rules.length === 0) return;
       if (result.gate.passed) {
-        console.log(`gate passed: ${result.gate.rules.join(' ')}`);
+        if (result.gate.rules.length > 0) console.log(`gate passed: ${result.gate.rules.join(' ')}`);
         return;
       }
-      for (const failure of result.gate.failures) process.stderr.write(`gate failed: ${describeFailure(failure)}\n`);
+      if (!result.complete) process.stderr.write(`gate failed: run incomplete: ${result.incomplete_reason}\n`);
+      for (const failure of result.gate.failures) process.stderr.write(`gate failed: ${describeGateFailure(failure)}\n`);
       process.exitCode = 1;
     });
 }

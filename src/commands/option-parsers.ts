@@ -1,15 +1,12 @@
 /** commander value parsers shared by the commands: a bad value is a one-line usage error (exit 2). */
 import { UsageError } from '../errors';
+import { requireInteger } from '../util/validation';
 
-/** Whole numbers in [min, max]; the message names the option and the value given. */
+/** Whole numbers in [min, max] written as digits; the message names the option and the value given. */
 export function integer(option: string, min: number, max = Number.MAX_SAFE_INTEGER) {
   return (value: string): number => {
-    const n = Number(value);
-    if (!/^-?\d+$/.test(value.trim()) || n < min || n > max) {
-      const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `from ${min} to ${max}`;
-      throw new UsageError(`${option} must be an integer ${range}, got "${value}"`);
-    }
-    return n;
+    const digits = /^-?\d+$/.test(value.trim());
+    return requireInteger(option, digits ? Number(value) : Number.NaN, min, max, `"${value}"`);
   };
 }
 

@@ -1,8 +1,8 @@
 import * as os from 'node:os';
 import { Command, Option } from 'commander';
-import { BACKEND_CHOICES, BackendChoice, parseBackendChoice } from '../model/engine';
-import { DEFAULT_HOST, DEFAULT_LOG_DIR, DEFAULT_MODEL_NAME, DEFAULT_PORT, runServe } from '../serve';
-import { integer } from './option-parsers';
+import { parseServingBackendChoice, SERVING_BACKEND_CHOICES, ServingBackendChoice } from '../model/onnx/serving';
+import { DEFAULT_BATCHING, DEFAULT_HOST, DEFAULT_LIMITS, DEFAULT_LOG_DIR, DEFAULT_MODEL_NAME, DEFAULT_PORT, runServe } from '../serve';
+import { integer, positiveNumber } from './option-parsers';
 
 interface ServeCommandOptions {
   model: string;
@@ -12,9 +12,16 @@ interface ServeCommandOptions {
   logDir: string;
   apiKey?: string;
   cors?: string;
-  backend: BackendChoice;
+  backend: ServingBackendChoice;
   modelName: string;
+  headersTimeout: string;
+  requestTimeout: string;
+  keepAliveTimeout: string;
+  maxConnections: string;
+  maxQueue: string;
 }
+
+const seconds = (option: string) => (value: string) => Math.round(positiveNumber(option)(value) * 1000);
 
 export function registerServe(program: Command): void {
   program
@@ -27,8 +34,18 @@ export function registerServe(program: Command): void {
     .option('--log-dir <dir>', 'where predictions.jsonl and server.log go', DEFAULT_LOG_DIR)
     .addOption(new Option('--api-key <key>', 'require this key on prediction and admin routes').env('MLDEPLOY_API_KEY'))
     .option('--cors <origins>', 'allow these browser origins (comma-separated, or *)')
-    .addOption(new Option('--backend <engine>', 'tfjs engine').choices(BACKEND_CHOICES).default('auto').argParser(parseBackendChoice))
+    .addOption(
+      new Option('--backend <engine>', 'engine: a tfjs one, or onnx (model.onnx from "mldeploy export" in ONNX Runtime); auto: onnx when exported, else node, wasm, cpu')
+        .choices(SERVING_BACKEND_CHOICES)
+        .default('auto')
+        .argParser(parseServingBackendChoice),
+    )
     .option('--model-name <name>', 'model name in TF Serving routes (/v1/models/<name>)', DEFAULT_MODEL_NAME)
+    .option('--headers-timeout <s>', 'close connections that have not sent their headers within this (slow clients)', String(DEFAULT_LIMITS.headersTimeoutMs / 1000))
+    .option('--request-timeout <s>', 'close connections whose request has not fully arrived within this', String(DEFAULT_LIMITS.requestTimeoutMs / 1000))
+    .option('--keep-alive-timeout <s>', 'close idle keep-alive connections after this', String(DEFAULT_LIMITS.keepAliveTimeoutMs / 1000))
+    .option('--max-connections <n>', 'open connections per worker; more are closed at once', String(DEFAULT_LIMITS.maxConnections))
+    .option('--max-queue <images>', 'images waiting for the model per worker; beyond it, 503 + Retry-After', String(DEFAULT_BATCHING.maxQueuedImages))
     .action(async (options: ServeCommandOptions) => {
       await runServe(
         {
@@ -41,6 +58,13 @@ export function registerServe(program: Command): void {
           cors: options.cors,
           backend: options.backend,
           modelName: options.modelName,
+          limits: {
+            headersTimeoutMs: seconds('--headers-timeout')(options.headersTimeout),
+            requestTimeoutMs: seconds('--request-timeout')(options.requestTimeout),
+            keepAliveTimeoutMs: seconds('--keep-alive-timeout')(options.keepAliveTimeout),
+            maxConnections: integer('--max-connections', 1)(options.maxConnections),
+          },
+          batching: { maxQueuedImages: integer('--max-queue', 1)(options.maxQueue) },
         },
         {
           ready: (info) => {

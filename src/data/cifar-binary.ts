@@ -1,7 +1,8 @@
 /**
  * The official CIFAR binary formats: fixed-size records of label byte(s) followed by
  * 3072 pixel bytes stored channel-planar (1024 red, 1024 green, 1024 blue, row-major).
- * CIFAR-10 records have 1 label byte; CIFAR-100 records have a coarse then a fine label byte.
+ * CIFAR-10 records have 1 label byte; CIFAR-100 records have a coarse then a fine label byte
+ * (the fine one is the label kept).
  */
 import { DataError } from '../errors';
 import { IMAGE_SIZE, PIXELS_PER_IMAGE } from '../preprocess';
@@ -18,14 +19,8 @@ export interface BinaryLayout {
 export const CIFAR10_LAYOUT: BinaryLayout = { labelBytes: 1, labelIndex: 0, numClasses: 10 };
 export const CIFAR100_LAYOUT: BinaryLayout = { labelBytes: 2, labelIndex: 1, numClasses: 100 };
 
-export interface ParsedRecords {
-  set: ImageSet;
-  /** Every label byte of every record, record-major (CIFAR-100's coarse labels live here). */
-  labelBytes: Uint8Array;
-}
-
 /** Parses one or more batch files (in order) into one HWC ImageSet. */
-export function parseBinaryBatches(files: { name: string; bytes: Uint8Array }[], layout: BinaryLayout): ParsedRecords {
+export function parseBinaryBatches(files: { name: string; bytes: Uint8Array }[], layout: BinaryLayout): ImageSet {
   const recordSize = layout.labelBytes + PIXELS_PER_IMAGE;
   for (const file of files) {
     if (file.bytes.length === 0 || file.bytes.length % recordSize !== 0) {
@@ -38,12 +33,10 @@ export function parseBinaryBatches(files: { name: string; bytes: Uint8Array }[],
   const count = files.reduce((n, f) => n + f.bytes.length / recordSize, 0);
   const pixels = new Uint8Array(count * PIXELS_PER_IMAGE);
   const labels = new Uint8Array(count);
-  const labelBytes = new Uint8Array(count * layout.labelBytes);
   const plane = IMAGE_SIZE * IMAGE_SIZE;
   let image = 0;
   for (const file of files) {
     for (let offset = 0; offset < file.bytes.length; offset += recordSize, image++) {
-      for (let b = 0; b < layout.labelBytes; b++) labelBytes[image * layout.labelBytes + b] = file.bytes[offset + b];
       const label = file.bytes[offset + layout.labelIndex];
       if (label >= layout.numClasses) {
         throw new DataError(`${file.name}: record ${offset / recordSize} has label ${label}, expected 0-${layout.numClasses - 1}`);
@@ -59,7 +52,7 @@ export function parseBinaryBatches(files: { name: string; bytes: Uint8Array }[],
       }
     }
   }
-  return { set: { pixels, labels, count }, labelBytes };
+  return { pixels, labels, count };
 }
 
 /** Class names from a `batches.meta.txt`-style file: one name per line, blank lines ignored. */

@@ -3,14 +3,13 @@
  * local path or URL), its extracted `cifar-10-batches-bin/` folder, or a class-folder dataset
  * (folder or archive with `train/<class>/*` and `test/<class>/*`) for users' own images.
  */
-import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { DataError } from '../errors';
 import { CIFAR10_LAYOUT, parseBinaryBatches, parseLabelNames } from './cifar-binary';
 import { looksLikeClassFolders, loadClassFolders } from './class-folders';
 import { imageSetsDigest } from './digest';
 import { listTree, readTree } from './file-tree';
-import { ensureOfficialFolder, fetchUrlSource, isUrl, OfficialArchive } from './official';
+import { resolveDatasetSource, type OfficialArchive } from './official';
 import type { LoadedDataset, ProgressCallback } from './types';
 
 export const CIFAR10_ENV = 'MLDEPLOY_CIFAR10';
@@ -41,18 +40,8 @@ export interface Cifar10Options {
 }
 
 export async function loadCifar10(options: Cifar10Options): Promise<LoadedDataset> {
-  const archive = options.officialArchive ?? CIFAR10_ARCHIVE;
-  const source = options.source ?? (process.env[CIFAR10_ENV] || undefined);
-  await fs.mkdir(options.dataDir, { recursive: true });
-  if (!source) {
-    const folder = await ensureOfficialFolder(archive, options.dataDir, options.onProgress);
-    return { ...(await loadFromPath(folder, options)), source: archive.url };
-  }
-  if (isUrl(source)) {
-    const local = await fetchUrlSource(source, options.dataDir, archive, options.onProgress);
-    return { ...(await loadFromPath(local, options)), source };
-  }
-  return { ...(await loadFromPath(source, options)), source };
+  const { local, source } = await resolveDatasetSource(options.source, options.officialArchive ?? CIFAR10_ARCHIVE, options.dataDir, options.onProgress);
+  return { ...(await loadFromPath(local, options)), source };
 }
 
 async function loadFromPath(local: string, options: Cifar10Options): Promise<Omit<LoadedDataset, 'source'>> {
@@ -88,8 +77,8 @@ async function loadBinary(local: string, prefix: string, onProgress?: ProgressCa
     if (!bytes) throw new DataError(`${local} is missing ${prefix}${name} (an incomplete CIFAR-10 binary copy?)`);
     return { name: `${prefix}${name}`, bytes };
   };
-  const train = parseBinaryBatches(TRAIN_BATCHES.map(batch), CIFAR10_LAYOUT).set;
-  const test = parseBinaryBatches([batch(TEST_BATCH)], CIFAR10_LAYOUT).set;
+  const train = parseBinaryBatches(TRAIN_BATCHES.map(batch), CIFAR10_LAYOUT);
+  const test = parseBinaryBatches([batch(TEST_BATCH)], CIFAR10_LAYOUT);
   const meta = byName.get(META_FILE);
   const classNames = meta ? parseLabelNames(meta.toString('utf8')) : CIFAR10_CLASSES;
   if (classNames.length !== CIFAR10_LAYOUT.numClasses) {

@@ -3,13 +3,12 @@
  * (downloaded by default, or a path/URL), its extracted `cifar-100-binary/` folder, or any
  * folder/archive of images.
  */
-import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { DataError } from '../errors';
 import { CIFAR100_LAYOUT, parseBinaryBatches, parseLabelNames } from './cifar-binary';
 import { listTree, readTree } from './file-tree';
 import { loadImageFolder } from './image-folder';
-import { DatasetUnavailableError, ensureOfficialFolder, fetchUrlSource, isUrl, OfficialArchive } from './official';
+import { DatasetUnavailableError, resolveDatasetSource, type OfficialArchive } from './official';
 import type { ImageSet, ProgressCallback } from './types';
 
 export const CIFAR100_ENV = 'MLDEPLOY_CIFAR100';
@@ -25,7 +24,6 @@ export const CIFAR100_ARCHIVE: OfficialArchive = {
 
 const TEST_FILE = 'test.bin';
 const FINE_NAMES_FILE = 'fine_label_names.txt';
-const COARSE_NAMES_FILE = 'coarse_label_names.txt';
 
 /** CIFAR-100 is neither cached nor downloadable; drift turns this into its own usage message. */
 export class Cifar100UnavailableError extends DatasetUnavailableError {}
@@ -44,27 +42,14 @@ export interface Cifar100Test {
   test: ImageSet;
   /** Names the labels index into (the 100 fine classes, or an image folder's subfolders). */
   fineLabelNames: string[];
-  /** Coarse label (0-19) per image; empty for an image folder, which has none. */
-  coarseLabels: Uint8Array;
-  coarseLabelNames: string[];
   source: string;
 }
 
 export async function loadCifar100(options: Cifar100Options): Promise<Cifar100Test> {
   const archive = options.officialArchive ?? CIFAR100_ARCHIVE;
-  const source = options.source ?? (process.env[CIFAR100_ENV] || undefined);
-  await fs.mkdir(options.dataDir, { recursive: true });
-  if (!source) {
-    let folder: string;
-    try {
-      folder = await ensureOfficialFolder(archive, options.dataDir, options.onProgress);
-    } catch (err) {
-      if (err instanceof DatasetUnavailableError) throw new Cifar100UnavailableError(err.message);
-      throw err;
-    }
-    return { ...(await loadFromPath(folder, options.onProgress)), source: archive.url };
-  }
-  const local = isUrl(source) ? await fetchUrlSource(source, options.dataDir, archive, options.onProgress) : source;
+  const { local, source } = await resolveDatasetSource(options.source, archive, options.dataDir, options.onProgress).catch((err: unknown) => {
+    throw err instanceof DatasetUnavailableError ? new Cifar100UnavailableError(err.message) : err;
+  });
   return { ...(await loadFromPath(local, options.onProgress)), source };
 }
 
@@ -74,19 +59,16 @@ async function loadFromPath(local: string, onProgress?: ProgressCallback): Promi
     .sort((a, b) => a.length - b.length);
   if (testPaths.length === 0) {
     const folder = await loadImageFolder(local);
-    return { test: folder.images, fineLabelNames: folder.classNames, coarseLabels: new Uint8Array(0), coarseLabelNames: [] };
+    return { test: folder.images, fineLabelNames: folder.classNames };
   }
   onProgress?.({ phase: 'read', done: 0, total: 0 });
   const dir = path.posix.dirname(testPaths[0]);
   const prefix = dir === '.' ? '' : `${dir}/`;
-  const wanted = new Set([TEST_FILE, FINE_NAMES_FILE, COARSE_NAMES_FILE].map((name) => prefix + name));
+  const wanted = new Set([TEST_FILE, FINE_NAMES_FILE].map((name) => prefix + name));
   const files = new Map((await readTree(local, (p) => wanted.has(p))).map((f) => [f.path.slice(prefix.length), f.bytes]));
-  const { set, labelBytes } = parseBinaryBatches([{ name: prefix + TEST_FILE, bytes: files.get(TEST_FILE)! }], CIFAR100_LAYOUT);
-  const coarseLabels = new Uint8Array(set.count);
-  for (let i = 0; i < set.count; i++) coarseLabels[i] = labelBytes[i * CIFAR100_LAYOUT.labelBytes];
+  const test = parseBinaryBatches([{ name: prefix + TEST_FILE, bytes: files.get(TEST_FILE)! }], CIFAR100_LAYOUT);
   const fineLabelNames = namesOrIndices(files.get(FINE_NAMES_FILE), 100, `${local}: ${FINE_NAMES_FILE}`);
-  const coarseLabelNames = namesOrIndices(files.get(COARSE_NAMES_FILE), 20, `${local}: ${COARSE_NAMES_FILE}`);
-  return { test: set, fineLabelNames, coarseLabels, coarseLabelNames };
+  return { test, fineLabelNames };
 }
 
 /** Label names from the official text file, or "class_<n>" when the file is absent. */

@@ -20,7 +20,7 @@ export type PathFilter = (relativePath: string) => boolean;
 const ARCHIVE_PATTERN = /\.(tar\.gz|tgz|tar)$/i;
 const IMAGE_PATTERN = /\.(png|jpe?g|bmp|gif|tiff?)$/i;
 
-export function isArchivePath(file: string): boolean {
+function isArchivePath(file: string): boolean {
   return ARCHIVE_PATTERN.test(file);
 }
 
@@ -44,7 +44,7 @@ async function readFolder(root: string, filter: PathFilter): Promise<TreeFile[]>
 }
 
 /** Every regular file under root, as '/'-separated relative paths (symlinked folders are not followed). */
-export async function listFolder(root: string): Promise<string[]> {
+async function listFolder(root: string): Promise<string[]> {
   const entries = await fs.readdir(root, { recursive: true, withFileTypes: true });
   return entries
     .filter((entry) => entry.isFile())

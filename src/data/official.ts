@@ -30,7 +30,7 @@ export class DatasetUnavailableError extends DataError {}
  * Returns the extracted official folder under dataDir, downloading and extracting it first
  * if needed. The folder only ever appears complete (extracted elsewhere, then renamed).
  */
-export async function ensureOfficialFolder(archive: OfficialArchive, dataDir: string, onProgress?: ProgressCallback): Promise<string> {
+async function ensureOfficialFolder(archive: OfficialArchive, dataDir: string, onProgress?: ProgressCallback): Promise<string> {
   const folder = path.join(dataDir, archive.folder);
   if (existsSync(folder)) return folder;
   const archiveFile = path.join(dataDir, path.posix.basename(new URL(archive.url).pathname));
@@ -73,11 +73,28 @@ export function isUrl(source: string): boolean {
  * Downloads a `--data <URL>` source into `<dataDir>/downloads/` once (the official URL is
  * md5-checked) and returns the local file.
  */
-export async function fetchUrlSource(url: string, dataDir: string, archive: OfficialArchive, onProgress?: ProgressCallback): Promise<string> {
+async function fetchUrlSource(url: string, dataDir: string, archive: OfficialArchive, onProgress?: ProgressCallback): Promise<string> {
   const name = path.posix.basename(new URL(url).pathname) || 'download';
   const destination = path.join(dataDir, 'downloads', `${createHash('sha256').update(url).digest('hex').slice(0, 12)}-${name}`);
   if (!existsSync(destination)) {
     await downloadVerified({ url, destination, md5: url === archive.url ? archive.md5 : undefined, onProgress });
   }
   return destination;
+}
+
+/**
+ * Where a dataset's files are, from the user's source (path or URL), else `$<archive.env>`, else
+ * the official download; `source` is what the dataset records as its origin.
+ */
+export async function resolveDatasetSource(
+  given: string | undefined,
+  archive: OfficialArchive,
+  dataDir: string,
+  onProgress?: ProgressCallback,
+): Promise<{ local: string; source: string }> {
+  const source = given ?? (process.env[archive.env] || undefined);
+  await fs.mkdir(dataDir, { recursive: true });
+  if (!source) return { local: await ensureOfficialFolder(archive, dataDir, onProgress), source: archive.url };
+  if (isUrl(source)) return { local: await fetchUrlSource(source, dataDir, archive, onProgress), source };
+  return { local: source, source };
 }

@@ -3,7 +3,7 @@
  * the same advice: retrain, investigate input quality, roll back, or nothing to do.
  */
 import { IMAGE_SIGNALS } from '../preprocess/image-stats';
-import type { ScenarioDrift } from './result';
+import { describeCauses, type ScenarioDrift } from './result';
 
 /** An accuracy loss above this (fraction) calls for action even without large PSI. */
 const ACCURACY_DROP_ACTION = 0.05;
@@ -22,12 +22,9 @@ export interface RecommendationInput {
 
 export function recommendationsFor(input: RecommendationInput): string[] {
   const advice: string[] = [];
-  if (input.successRate < SUCCESS_RATE_ACTION) {
-    const causes = Object.entries(input.errors)
-      .map(([cause, count]) => `${cause} x${count}`)
-      .join(', ');
+  if (input.successRate < SUCCESS_RATE_ACTION && input.failed > 0) {
     advice.push(
-      `${input.failed} requests failed (${causes}): check the server's logs and capacity (--workers, --concurrency, ` +
+      `${input.failed} requests failed (${describeCauses(input.errors)}): check the server's logs and capacity (--workers, --concurrency, ` +
         '--timeout-ms); if a new model version started failing, roll back to the previous one',
     );
   }

@@ -1,46 +1,11 @@
 /**
- * The drift replay client: talks to a server only over HTTP, exactly as any client would
- * (PNG -> base64 JSON -> POST /predict), with bounded concurrency, a per-request timeout and
- * retries with backoff. Failed requests are counted, never thrown.
+ * The replay: every image of a scenario through the client's /predict with bounded concurrency.
+ * Failed requests are counted by cause, never thrown; the replay stops early when the target is
+ * down or the run is aborted (--deadline), and says why.
  */
-import { MldeployError } from '../errors';
-import { PIXELS_PER_IMAGE, encodePng } from '../preprocess';
 import type { ImageSet } from '../data/types';
-
-/** The API could not be reached or refused us before any replay: exit 2 like a usage error. */
-export class ApiUnreachableError extends MldeployError {
-  override readonly exitCode = 2;
-}
-
-export interface ClientOptions {
-  /** Base URL, e.g. http://127.0.0.1:8000 (a trailing slash is fine). */
-  url: string;
-  apiKey?: string;
-  timeoutMs: number;
-  /** Extra attempts after a connection error, timeout, 429 or 5xx. */
-  retries: number;
-  /** First backoff delay; doubles with each further attempt. */
-  backoffMs?: number;
-}
-
-export interface ModelInfo {
-  model_type: string | null;
-  version: string | null;
-  class_names: string[];
-  /** Accuracy on the model's own test set, from its metadata. */
-  test_accuracy: number | null;
-}
-
-export interface PredictOutcome {
-  ok: boolean;
-  predictedClass: string | null;
-  confidence: number | null;
-  /** Round trip of the attempt that produced the answer. */
-  latencyMs: number;
-  retries: number;
-  /** Failure cause: `http_<status>`, `timeout`, or a connection error code. */
-  error: string | null;
-}
+import { PIXELS_PER_IMAGE, encodePng } from '../preprocess';
+import type { PredictClient } from './client';
 
 export interface ReplayProgress {
   done: number;
@@ -56,122 +21,25 @@ export interface ReplayOutcome {
   failed: number;
   retries: number;
   errors: Record<string, number>;
+  /** Images never sent (or cancelled in flight) because the replay stopped early. */
+  unsent: number;
+  /** Why the replay stopped early (target down, run aborted); null when every image was sent. */
+  stopped: string | null;
   durationS: number;
-}
-
-const DEFAULT_BACKOFF_MS = 100;
-
-/** A transport-level failure worth retrying (as opposed to a 4xx answer). */
-class TransientError extends Error {
-  constructor(readonly code: string) {
-    super(code);
-  }
-}
-
-export class PredictClient {
-  private readonly base: string;
-
-  constructor(private readonly options: ClientOptions) {
-    this.base = normaliseBaseUrl(options.url);
-  }
-
-  get url(): string {
-    return this.base;
-  }
-
-  /** GET /ping then /model-info; anything short of a healthy, loaded model is ApiUnreachableError. */
-  async probe(): Promise<ModelInfo> {
-    let ping: Response;
-    try {
-      ping = await this.fetchOnce('/ping', { method: 'GET' });
-    } catch (err) {
-      throw new ApiUnreachableError(
-        `cannot reach the API at ${this.base} (${describeFailure(err)}); start one with \`mldeploy serve\`, ` +
-          'check --url, or use --model <path> to start one for this run',
-      );
-    }
-    if (!ping.ok) throw new ApiUnreachableError(`the API at ${this.base} answered GET /ping with HTTP ${ping.status}`);
-    const health = (await ping.json().catch(() => ({}))) as { model_loaded?: unknown };
-    if (health.model_loaded === false) throw new ApiUnreachableError(`the API at ${this.base} has no model loaded`);
-    const info = await this.getJson('/model-info');
-    const classNames = (info as { class_names?: unknown }).class_names;
-    if (!Array.isArray(classNames) || !classNames.every((name) => typeof name === 'string')) {
-      throw new ApiUnreachableError(`GET ${this.base}/model-info did not list class_names; is this an mldeploy server?`);
-    }
-    const fields = info as { model_type?: unknown; version?: unknown; test_accuracy?: unknown };
-    return {
-      model_type: typeof fields.model_type === 'string' ? fields.model_type : null,
-      version: typeof fields.version === 'string' ? fields.version : null,
-      class_names: classNames as string[],
-      test_accuracy: typeof fields.test_accuracy === 'number' ? fields.test_accuracy : null,
-    };
-  }
-
-  /** GET a JSON document; non-2xx answers become ApiUnreachableError naming the route. */
-  async getJson(route: string): Promise<unknown> {
-    let response: Response;
-    try {
-      response = await this.fetchOnce(route, { method: 'GET' });
-    } catch (err) {
-      throw new ApiUnreachableError(`GET ${this.base}${route} failed: ${describeFailure(err)}`);
-    }
-    if (response.status === 401 || response.status === 403) {
-      throw new ApiUnreachableError(`GET ${this.base}${route} was refused (HTTP ${response.status}); pass --api-key or set MLDEPLOY_API_KEY`);
-    }
-    if (!response.ok) throw new ApiUnreachableError(`GET ${this.base}${route} answered HTTP ${response.status}`);
-    try {
-      return await response.json();
-    } catch {
-      throw new ApiUnreachableError(`GET ${this.base}${route} did not answer JSON`);
-    }
-  }
-
-  /** POST one PNG to /predict; retries transient failures, never throws. */
-  async predict(png: Buffer): Promise<PredictOutcome> {
-    const body = JSON.stringify({ image_base64: png.toString('base64') });
-    const backoff = this.options.backoffMs ?? DEFAULT_BACKOFF_MS;
-    let lastError = 'unknown';
-    let lastLatency = 0;
-    for (let attempt = 0; attempt <= this.options.retries; attempt++) {
-      if (attempt > 0) await sleep(backoff * 2 ** (attempt - 1));
-      const started = performance.now();
-      try {
-        const response = await this.fetchOnce('/predict', {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body,
-        });
-        const text = await response.text();
-        lastLatency = performance.now() - started;
-        if (response.status >= 500 || response.status === 429) throw new TransientError(`http_${response.status}`);
-        if (!response.ok) return failure(`http_${response.status}`, lastLatency, attempt);
-        const parsed = parsePrediction(text);
-        if (!parsed) return failure('invalid_response', lastLatency, attempt);
-        return { ok: true, ...parsed, latencyMs: lastLatency, retries: attempt, error: null };
-      } catch (err) {
-        lastLatency = performance.now() - started;
-        lastError = err instanceof TransientError ? err.code : describeFailure(err);
-      }
-    }
-    return failure(lastError, lastLatency, this.options.retries);
-  }
-
-  private fetchOnce(route: string, init: RequestInit): Promise<Response> {
-    const headers = new Headers(init.headers);
-    if (this.options.apiKey) headers.set('x-api-key', this.options.apiKey);
-    return fetch(this.base + route, { ...init, headers, signal: AbortSignal.timeout(this.options.timeoutMs) });
-  }
 }
 
 /**
  * Replays every image of the set through /predict with `concurrency` requests in flight.
  * PNG encoding happens inside each worker so encoding overlaps with waiting on the server.
+ * Stops early when `signal` aborts (requests in flight are cancelled and count as unsent) or
+ * when a request fails below HTTP and GET /ping no longer answers either (the target is down).
  */
 export async function replayImages(
   client: PredictClient,
   images: ImageSet,
   concurrency: number,
   onProgress?: (progress: ReplayProgress) => void,
+  signal?: AbortSignal,
 ): Promise<ReplayOutcome> {
   const total = images.count;
   const predictions = new Array<string | null>(total).fill(null);
@@ -181,63 +49,54 @@ export async function replayImages(
   let failed = 0;
   let retries = 0;
   let done = 0;
+  let unsent = 0;
   let next = 0;
+  let stopped: string | null = null;
+  let livenessCheck: Promise<string | null> | null = null;
   const started = performance.now();
 
+  const checkTarget = async (cause: string): Promise<void> => {
+    // One /ping at a time however many workers fail together.
+    livenessCheck ??= client.liveness().finally(() => (livenessCheck = null));
+    const down = await livenessCheck;
+    if (down !== null) stopped ??= `the target stopped answering (${cause}; GET /ping: ${down}) after ${done} of ${total} images`;
+  };
+
   const worker = async (): Promise<void> => {
-    while (next < total) {
+    while (next < total && stopped === null && !signal?.aborted) {
       const index = next++;
       const rgb = images.pixels.subarray(index * PIXELS_PER_IMAGE, (index + 1) * PIXELS_PER_IMAGE);
-      const outcome = await client.predict(await encodePng(rgb));
+      const outcome = await client.predict(await encodePng(rgb), signal);
       retries += outcome.retries;
       if (outcome.ok) {
         predictions[index] = outcome.predictedClass;
         confidences[index] = outcome.confidence;
         latenciesMs.push(outcome.latencyMs);
+      } else if (outcome.error === 'aborted') {
+        unsent += 1;
+        continue;
       } else {
         failed += 1;
         const cause = outcome.error ?? 'unknown';
         errors[cause] = (errors[cause] ?? 0) + 1;
+        if (isTransportFailure(cause)) await checkTarget(cause);
       }
       done += 1;
       onProgress?.({ done, total, failed });
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, total)) }, worker));
-  return { predictions, confidences, latenciesMs, failed, retries, errors, durationS: (performance.now() - started) / 1000 };
+  unsent += total - next;
+  if (stopped === null && unsent > 0) stopped = `${abortReason(signal)} after ${done} of ${total} images`;
+  return { predictions, confidences, latenciesMs, failed, retries, errors, unsent, stopped, durationS: (performance.now() - started) / 1000 };
 }
 
-function failure(error: string, latencyMs: number, retries: number): PredictOutcome {
-  return { ok: false, predictedClass: null, confidence: null, latencyMs, retries, error };
+/** No HTTP answer at all (refused, reset, timed out): the target may be gone. */
+function isTransportFailure(cause: string): boolean {
+  return !cause.startsWith('http_') && cause !== 'invalid_response';
 }
 
-function parsePrediction(text: string): { predictedClass: string; confidence: number } | null {
-  try {
-    const body = JSON.parse(text) as { predicted_class?: unknown; confidence?: unknown };
-    if (typeof body.predicted_class !== 'string' || typeof body.confidence !== 'number') return null;
-    return { predictedClass: body.predicted_class, confidence: body.confidence };
-  } catch {
-    return null;
-  }
-}
-
-/**
- * fetch failures hide the socket error in `cause`; surface its code (ECONNREFUSED, ...).
- * Duck-typed because errors raised inside undici may come from another realm (jest's vm).
- */
-function describeFailure(err: unknown): string {
-  if (typeof err !== 'object' || err === null) return String(err);
-  const { name, message, cause } = err as { name?: unknown; message?: unknown; cause?: { code?: unknown; message?: unknown } };
-  if (name === 'TimeoutError' || name === 'AbortError') return 'timeout';
-  if (cause && typeof cause.code === 'string') return cause.code;
-  if (cause && typeof cause.message === 'string') return cause.message;
-  return typeof message === 'string' ? message : String(err);
-}
-
-function normaliseBaseUrl(url: string): string {
-  return url.replace(/\/+$/, '');
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+function abortReason(signal: AbortSignal | undefined): string {
+  const reason: unknown = signal?.reason;
+  return reason instanceof Error ? reason.message : String(reason ?? 'stopped');
 }

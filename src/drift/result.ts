@@ -1,8 +1,11 @@
 /**
- * The performance_log.json contract: one drift run as one object. The runner builds it,
+ * The performance_log.json contract: one drift run as one object. assemble.ts builds it,
  * the txt/html/png reports render it, and anything reading the file back validates it here.
+ * Fields added since the first files carry defaults, so older files still parse.
  */
 import { z } from 'zod';
+import { DataError } from '../errors';
+import { referenceProfileSchema } from '../model/metadata';
 import { describeInvalid } from '../util/validation';
 
 export const DRIFT_RESULT_SCHEMA_VERSION = 1;
@@ -10,9 +13,8 @@ export const DRIFT_RESULT_SCHEMA_VERSION = 1;
 export const DRIFT_VERDICTS = ['none', 'moderate', 'significant'] as const;
 export type DriftVerdict = (typeof DRIFT_VERDICTS)[number];
 
-const histogramSchema = z.object({
-  bin_edges: z.array(z.number()),
-  counts: z.array(z.number().int().nonnegative()),
+/** The model profile's histogram, plus fractions. */
+const histogramSchema = referenceProfileSchema.shape.confidence_histogram.extend({
   /** counts / total, so histograms of different sample sizes overlay directly. */
   fractions: z.array(z.number()),
 });
@@ -54,6 +56,8 @@ export const scenarioResultSchema = z.object({
     retries: z.number().int().nonnegative(),
     /** Failed requests by cause (HTTP status or error code). */
     errors: z.record(z.string(), z.number().int().nonnegative()),
+    /** Images never sent because the run stopped early (see `complete`); neither succeeded nor failed. */
+    unsent: z.number().int().nonnegative().default(0),
   }),
   latency_ms: z.object({ p50: z.number().nullable(), p95: z.number().nullable(), p99: z.number().nullable() }),
   throughput_rps: z.number(),
@@ -75,7 +79,15 @@ export const scenarioResultSchema = z.object({
 });
 export type ScenarioResult = z.infer<typeof scenarioResultSchema>;
 
-export const gateFailureSchema = z.object({ rule: z.string(), scenario: z.string(), value: z.number() });
+export const gateFailureSchema = z.object({
+  /** The --fail-on rule, or `success_rate<X` for --min-success-rate. */
+  rule: z.string(),
+  scenario: z.string(),
+  /** The measured value; null when requests failed so the metric has none (a failure, not a skip). */
+  value: z.number().nullable(),
+  /** Why, when it is not a plain rule whose condition held. */
+  reason: z.string().optional(),
+});
 export type GateFailure = z.infer<typeof gateFailureSchema>;
 
 export const driftResultSchema = z.object({
@@ -96,6 +108,10 @@ export const driftResultSchema = z.object({
     timeout_ms: z.number().int().positive(),
     retries: z.number().int().nonnegative(),
     psi_bins: z.number().int().positive(),
+    /** A scenario answered less often than this fails the gate whatever the rules say. */
+    min_success_rate: z.number().min(0).max(1).default(0),
+    /** --deadline in seconds; null: none. */
+    deadline_s: z.number().positive().nullable().default(null),
   }),
   reference: z.object({
     /** `baseline`: the clean replay of this run; `model`: the profile saved in the model's metadata. */
@@ -109,18 +125,29 @@ export const driftResultSchema = z.object({
   scenarios: z.array(scenarioResultSchema),
   gate: z.object({
     rules: z.array(z.string()),
+    /** False when a rule or --min-success-rate failed, or the run is not complete. */
     passed: z.boolean(),
     failures: z.array(gateFailureSchema),
     /** Rule checks that had no value to test (accuracy of an unlabelled scenario, ...): not failures. */
     skipped: z.array(z.object({ rule: z.string(), scenario: z.string(), metric: z.string(), reason: z.string() })),
   }),
   duration_s: z.number(),
+  /** False when the run stopped early (target down, --deadline): scenarios hold what was measured. */
+  complete: z.boolean().default(true),
+  incomplete_reason: z.string().nullable().default(null),
 });
 export type DriftResult = z.infer<typeof driftResultSchema>;
 
-/** Validates a parsed performance_log.json; the message names the first bad field. */
+/** Validates a parsed performance_log.json; DataError naming the first bad field. */
 export function parseDriftResult(value: unknown): DriftResult {
   const parsed = driftResultSchema.safeParse(value);
-  if (!parsed.success) throw new Error(describeInvalid('performance_log.json', parsed.error));
+  if (!parsed.success) throw new DataError(describeInvalid('performance_log.json', parsed.error));
   return parsed.data;
+}
+
+/** Failed requests by cause, e.g. "http_401 x50, timeout x2". */
+export function describeCauses(errors: Record<string, number>): string {
+  return Object.entries(errors)
+    .map(([cause, count]) => `${cause} x${count}`)
+    .join(', ');
 }

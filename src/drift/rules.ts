@@ -142,20 +142,9 @@ export function evaluateRules(rules: Rule[], scenarios: ScenarioMetricsInput[], 
   const baselineAccuracy = baseline === null ? null : (byName.get(baseline)?.metrics.accuracy ?? null);
   const failures: RuleFailure[] = [];
   const skipped: RuleSkip[] = [];
+  checkRuleScenarios(rules, [...byName.keys()]);
   for (const rule of rules) {
-    let targets: ScenarioMetricsInput[];
-    if (rule.scenario !== null) {
-      const target = byName.get(rule.scenario);
-      if (!target) {
-        throw new UsageError(
-          `--fail-on rule "${rule.text}" names scenario "${rule.scenario}", which this run does not have ` +
-            `(scenarios: ${scenarios.map((scenario) => scenario.name).join(', ')})`,
-        );
-      }
-      targets = [target];
-    } else {
-      targets = scenarios.filter((scenario) => scenario.name !== baseline);
-    }
+    const targets = rule.scenario !== null ? [byName.get(rule.scenario)!] : scenarios.filter((scenario) => scenario.name !== baseline);
     for (const scenario of targets) {
       const value = metricValue(scenario.metrics, rule.metric, baselineAccuracy);
       if (value === null) {
@@ -166,6 +155,17 @@ export function evaluateRules(rules: Rule[], scenarios: ScenarioMetricsInput[], 
     }
   }
   return { rules: rules.map((rule) => rule.text), passed: failures.length === 0, failures, skipped };
+}
+
+/** UsageError for the first rule that names a scenario not in `scenarioNames`. */
+export function checkRuleScenarios(rules: Rule[], scenarioNames: string[]): void {
+  for (const rule of rules) {
+    if (rule.scenario !== null && !scenarioNames.includes(rule.scenario)) {
+      throw new UsageError(
+        `--fail-on rule "${rule.text}" names scenario "${rule.scenario}", which this run does not have (scenarios: ${scenarioNames.join(', ')})`,
+      );
+    }
+  }
 }
 
 function metricValue(metrics: ScenarioMetrics, metric: RuleMetric, baselineAccuracy: number | null): number | null {

@@ -1,9 +1,12 @@
 /**
  * Versioned model artifacts: `<models-dir>/vN_YYYY_MM_DD/{model.json, weights.bin, metadata.json}`
  * in the standard tfjs layers format, plus a `latest` symlink to the newest complete version.
- * A version directory appears only after all its files are written (temp dir + rename).
+ * A version directory appears only after all its files are written and fsynced (temp dir +
+ * rename). The rename is also what reserves the version number, so concurrent saves into one
+ * models dir each get their own version.
  */
 import * as tf from '@tensorflow/tfjs';
+import { randomUUID } from 'node:crypto';
 import { promises as fs, existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { ModelError } from '../errors';
@@ -15,6 +18,8 @@ export const METADATA_FILE = 'metadata.json';
 export const LATEST_LINK = 'latest';
 
 const VERSION_PATTERN = /^v(\d+)_\d{4}_\d{2}_\d{2}$/;
+/** Publishing gives up after this many versions taken by concurrent saves in a row. */
+const MAX_PUBLISH_ATTEMPTS = 100;
 
 export type MetadataDraft = Omit<ModelMetadata, 'schema_version' | 'version' | 'created_at'>;
 
@@ -29,7 +34,7 @@ export interface LoadedModel {
   dir: string;
 }
 
-/** Saves the model as a new version (never overwriting one) and points `latest` at it. */
+/** Saves the model as a new version (never overwriting one) and points `latest` at the newest version. */
 export async function saveModelVersion(
   model: tf.LayersModel,
   draft: MetadataDraft,
@@ -39,17 +44,59 @@ export async function saveModelVersion(
   await fs.mkdir(modelsDir, { recursive: true });
   const temp = await fs.mkdtemp(path.join(modelsDir, '.saving-'));
   try {
-    const version = nextVersionName(modelsDir, now);
-    const metadata = parseMetadata({ schema_version: METADATA_SCHEMA_VERSION, version, created_at: now.toISOString(), ...draft });
     await model.save(tf.io.withSaveHandler((artifacts) => writeLayersModel(temp, artifacts)));
-    await fs.writeFile(path.join(temp, METADATA_FILE), JSON.stringify(metadata, null, 2) + '\n');
-    const dir = path.join(modelsDir, version);
-    await fs.rename(temp, dir);
-    await pointLatestAt(modelsDir, version);
-    return { version, dir };
+    const saved = await publishVersion(temp, draft, modelsDir, now);
+    await pointLatestAtNewest(modelsDir);
+    return saved;
   } catch (err) {
     await fs.rm(temp, { recursive: true, force: true });
     throw err;
+  }
+}
+
+/**
+ * Renames the finished temp dir to the next free version. rename(2) refuses a non-empty
+ * target (EEXIST/ENOTEMPTY), so when a concurrent save took that number first, the metadata
+ * is rewritten for the next one and the rename tried again.
+ */
+async function publishVersion(temp: string, draft: MetadataDraft, modelsDir: string, now: Date): Promise<SavedVersion> {
+  for (let attempt = 0; attempt < MAX_PUBLISH_ATTEMPTS; attempt++) {
+    const version = nextVersionName(modelsDir, now);
+    const metadata = parseMetadata({ schema_version: METADATA_SCHEMA_VERSION, version, created_at: now.toISOString(), ...draft });
+    await writeDurable(path.join(temp, METADATA_FILE), JSON.stringify(metadata, null, 2) + '\n');
+    await syncDir(temp);
+    const dir = path.join(modelsDir, version);
+    try {
+      await fs.rename(temp, dir);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST' || code === 'ENOTEMPTY') continue;
+      throw err;
+    }
+    await syncDir(modelsDir);
+    return { version, dir };
+  }
+  throw new ModelError(`could not find a free version name in ${modelsDir} after ${MAX_PUBLISH_ATTEMPTS} attempts`);
+}
+
+/** Writes a file and fsyncs it, so a crash after the publishing rename cannot leave it empty. */
+async function writeDurable(file: string, data: string | Uint8Array): Promise<void> {
+  await fs.writeFile(file, data);
+  const handle = await fs.open(file, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** fsyncs a directory, making the entries created or renamed in it durable. */
+async function syncDir(dir: string): Promise<void> {
+  const handle = await fs.open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
   }
 }
 
@@ -73,18 +120,36 @@ async function writeLayersModel(dir: string, artifacts: tf.io.ModelArtifacts): P
     modelTopology: artifacts.modelTopology,
     weightsManifest: [{ paths: [`./${WEIGHTS_FILE}`], weights: artifacts.weightSpecs }],
   };
-  await fs.writeFile(path.join(dir, WEIGHTS_FILE), Buffer.from(weights));
-  await fs.writeFile(path.join(dir, MODEL_FILE), JSON.stringify(modelJson));
+  await writeDurable(path.join(dir, WEIGHTS_FILE), Buffer.from(weights));
+  await writeDurable(path.join(dir, MODEL_FILE), JSON.stringify(modelJson));
   return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts) };
 }
 
-/** Replaces the `latest` symlink atomically (new link beside it, then rename over). */
-async function pointLatestAt(modelsDir: string, version: string): Promise<void> {
+/**
+ * Points `latest` at the newest complete version, each replacement atomic (new link beside it,
+ * then rename over). Re-checked after each replacement: a concurrent save that linked its own,
+ * older version in between is corrected, so the last save to finish leaves the newest linked.
+ */
+async function pointLatestAtNewest(modelsDir: string): Promise<void> {
   const link = path.join(modelsDir, LATEST_LINK);
-  const temp = path.join(modelsDir, `.${LATEST_LINK}.${process.pid}.tmp`);
-  await fs.rm(temp, { force: true });
-  await fs.symlink(version, temp, 'dir');
-  await fs.rename(temp, link);
+  for (let attempt = 0; attempt < MAX_PUBLISH_ATTEMPTS; attempt++) {
+    const newest = completeVersions(modelsDir)[0];
+    const current = await fs.readlink(link).catch(() => null);
+    if (newest === undefined || current === newest) return;
+    const temp = path.join(modelsDir, `.${LATEST_LINK}.${process.pid}.${randomUUID()}.tmp`);
+    await fs.symlink(newest, temp, 'dir');
+    await fs.rename(temp, link);
+    await syncDir(modelsDir);
+  }
+}
+
+/** Version folder names holding a model.json, newest first. */
+function completeVersions(dir: string): string[] {
+  return readdirSync(dir)
+    .map((name) => ({ name, n: VERSION_PATTERN.exec(name)?.[1] }))
+    .filter((v) => v.n !== undefined && existsSync(path.join(dir, v.name, MODEL_FILE)))
+    .sort((a, b) => Number(b.n) - Number(a.n))
+    .map((v) => v.name);
 }
 
 /**
@@ -97,14 +162,11 @@ export function resolveModelDir(modelPath: string): string {
   if (!statSync(real).isDirectory()) throw new ModelError(`model path is not a directory: ${modelPath}`);
   if (existsSync(path.join(real, MODEL_FILE))) return real;
   if (existsSync(path.join(real, LATEST_LINK))) return resolveModelDir(path.join(real, LATEST_LINK));
-  const versions = readdirSync(real)
-    .map((name) => ({ name, n: VERSION_PATTERN.exec(name)?.[1] }))
-    .filter((v) => v.n !== undefined && existsSync(path.join(real, v.name, MODEL_FILE)))
-    .sort((a, b) => Number(b.n) - Number(a.n));
-  if (versions.length === 0) {
+  const newest = completeVersions(real)[0];
+  if (newest === undefined) {
     throw new ModelError(`no model found in ${modelPath} (expected ${MODEL_FILE} or version folders; run "mldeploy train" first)`);
   }
-  return path.join(real, versions[0].name);
+  return path.join(real, newest);
 }
 
 /** Reads and validates metadata.json of a version directory. */

@@ -18,6 +18,9 @@ export interface Predictions {
   classes: Uint8Array;
   /** Top softmax probability per image. */
   confidences: Float32Array;
+  /** Every class's softmax probability, count x numClasses, row by row. */
+  probabilities: Float32Array;
+  numClasses: number;
 }
 
 export interface Evaluation {
@@ -32,19 +35,45 @@ export interface Evaluation {
 export async function predictSet(model: tf.LayersModel, set: ImageSet): Promise<Predictions> {
   const classes = new Uint8Array(set.count);
   const confidences = new Float32Array(set.count);
+  const numClasses = (model.outputs[0].shape as number[])[1];
+  const all = new Float32Array(set.count * numClasses);
   for (let start = 0; start < set.count; start += PREDICT_BATCH_SIZE) {
     const end = Math.min(start + PREDICT_BATCH_SIZE, set.count);
-    const [top, index] = tf.tidy(() => {
-      const probabilities = model.predict(
+    const [probabilities, top, index] = tf.tidy(() => {
+      const output = model.predict(
         toInputTensor(set.pixels.subarray(start * PIXELS_PER_IMAGE, end * PIXELS_PER_IMAGE), end - start),
       ) as tf.Tensor2D;
-      return [probabilities.max(1), probabilities.argMax(1)];
+      return [output, output.max(1), output.argMax(1)];
     });
+    all.set(await probabilities.data(), start * numClasses);
     confidences.set(await top.data(), start);
     classes.set(await index.data(), start);
-    tf.dispose([top, index]);
+    tf.dispose([probabilities, top, index]);
   }
-  return { classes, confidences };
+  return { classes, confidences, probabilities: all, numClasses };
+}
+
+/** The predictions of the images at the given indices, in that order. */
+export function pickPredictions(predictions: Predictions, indices: ArrayLike<number>): Predictions {
+  const { numClasses } = predictions;
+  const picked: Predictions = {
+    classes: new Uint8Array(indices.length),
+    confidences: new Float32Array(indices.length),
+    probabilities: new Float32Array(indices.length * numClasses),
+    numClasses,
+  };
+  for (let i = 0; i < indices.length; i++) {
+    const source = indices[i];
+    picked.classes[i] = predictions.classes[source];
+    picked.confidences[i] = predictions.confidences[source];
+    picked.probabilities.set(predictions.probabilities.subarray(source * numClasses, (source + 1) * numClasses), i * numClasses);
+  }
+  return picked;
+}
+
+/** Row i of the probability matrix (a view). */
+export function probabilityRow(predictions: Predictions, i: number): Float32Array {
+  return predictions.probabilities.subarray(i * predictions.numClasses, (i + 1) * predictions.numClasses);
 }
 
 export function evaluatePredictions(labels: Uint8Array, predicted: Uint8Array, classNames: string[]): Evaluation {
@@ -91,12 +120,12 @@ export function buildReferenceProfile(set: ImageSet, predictions: Predictions, c
 }
 
 /** 6 significant digits: far finer than any histogram or KS test needs, and halves metadata.json. */
-function compact(value: number): number {
+export function compact(value: number): number {
   return Number(value.toPrecision(6));
 }
 
 /** n indices spread evenly over 0..count-1 (all of them when count <= n). */
-function evenIndices(count: number, n: number): number[] {
+export function evenIndices(count: number, n: number): number[] {
   const kept = Math.min(count, n);
   return Array.from({ length: kept }, (_, i) => Math.floor((i * count) / kept));
 }

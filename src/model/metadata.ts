@@ -5,8 +5,13 @@
 import { z } from 'zod';
 import { IMAGE_SIGNALS } from '../preprocess/image-stats';
 import { describeInvalid } from '../util/validation';
+import { exportsSchema } from './export/record';
 
-export const METADATA_SCHEMA_VERSION = 1;
+/**
+ * 2 added `calibration` (temperature, ECE, estimator and detector reference). Version 1 files
+ * still load: they lack `calibration`, and {@link missingProfileParts} says so.
+ */
+export const METADATA_SCHEMA_VERSION = 2;
 
 /** Signals whose per-image values the reference profile keeps (confidence + input statistics). */
 export const REFERENCE_SIGNALS = ['confidence', ...IMAGE_SIGNALS] as const;
@@ -41,9 +46,33 @@ export const referenceProfileSchema = z.object({
 });
 export type ReferenceProfile = z.infer<typeof referenceProfileSchema>;
 
+const calibrationSchema = z.object({
+  /** 'validation': the --val-split images; 'test-half': a fixed seeded half of the test set. */
+  source: z.enum(['validation', 'test-half']),
+  images: z.number().int().positive(),
+  /** Seed of the test-set split (null for 'validation'), so tools can rebuild the two halves. */
+  split_seed: z.number().int().nullable(),
+  temperature: z.number().positive(),
+  nll_before: z.number(),
+  nll_after: z.number(),
+  ece_bins: z.number().int().positive(),
+  ece_before: z.number().min(0).max(1),
+  ece_after: z.number().min(0).max(1),
+  heldout_accuracy: z.number().min(0).max(1),
+  heldout_mean_confidence: z.number().min(0).max(1),
+  atc_threshold: z.object({ max_confidence: z.number(), negative_entropy: z.number() }),
+  /** Per-image signals of (an even subsample of) the calibration images: the detectors' reference. */
+  reference: z.object({
+    /** Raw softmax vectors, as /predict returns them. */
+    probabilities: z.array(z.array(z.number().min(0).max(1))).min(1),
+    input_signals: z.record(z.enum(IMAGE_SIGNALS), z.array(z.number())),
+  }),
+});
+export type CalibrationRecord = z.infer<typeof calibrationSchema>;
+
 export const metadataSchema = z
   .object({
-    schema_version: z.literal(METADATA_SCHEMA_VERSION),
+    schema_version: z.union([z.literal(1), z.literal(METADATA_SCHEMA_VERSION)]),
     model_type: z.string(),
     version: z.string(),
     created_at: z.string(),
@@ -75,6 +104,9 @@ export const metadataSchema = z
       workers: z.number().int().positive().optional(),
     }),
     reference: referenceProfileSchema,
+    /** Written by `mldeploy export`: per format, its files and test-set figures against float32. */
+    exports: exportsSchema.optional(),
+    calibration: calibrationSchema.optional(),
   })
   .passthrough()
   .refine((m) => m.num_classes === m.class_names.length, { message: 'num_classes must equal class_names.length' });
@@ -86,4 +118,15 @@ export function parseMetadata(value: unknown): ModelMetadata {
   const result = metadataSchema.safeParse(value);
   if (!result.success) throw new Error(describeInvalid('metadata.json', result.error));
   return result.data;
+}
+
+/**
+ * What the label-free estimators and the model-reference detectors need but this metadata
+ * lacks, one line each (empty when nothing is missing); models trained before schema 2 lack it.
+ */
+export function missingProfileParts(metadata: ModelMetadata): string[] {
+  if (metadata.calibration) return [];
+  return [
+    `calibration (temperature, ATC threshold, reference probability vectors): metadata.json has schema_version ${metadata.schema_version}; retrain with this version of "mldeploy train" to add it`,
+  ];
 }

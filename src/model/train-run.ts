@@ -1,19 +1,21 @@
 /**
  * One `mldeploy train` run as a library call: engine -> data -> train -> evaluate on the
- * test set -> save a new model version (metadata + reference profile) -> training chart.
+ * test set -> calibrate on held-out images (see calibration-record.ts) -> save a new model
+ * version (metadata + reference profile + calibration) -> training chart.
  * Reports progress through one callback and prints nothing.
  */
 import * as path from 'node:path';
 import { loadCifar10 } from '../data/cifar10';
-import { sliceImages, splitValidation } from '../data/sample';
+import { pickImages, sliceImages, splitValidation } from '../data/sample';
 import type { DataProgress, LoadedDataset } from '../data/types';
 import { UsageError } from '../errors';
 import { INPUT_SHAPE, PREPROCESSING } from '../preprocess';
 import { writeTrainingChart } from '../report/training-chart';
 import { MODEL_TYPE, type ArchitectureName } from './architectures';
 import { readMetadata, saveModelVersion, type MetadataDraft } from './artifacts';
+import { buildCalibrationRecord, CALIBRATION_SPLIT_SEED, splitTestSet } from './calibration-record';
 import { initEngine, type BackendChoice, type EngineInfo } from './engine';
-import { buildReferenceProfile, evaluatePredictions, predictSet, type Evaluation } from './evaluate';
+import { buildReferenceProfile, evaluatePredictions, pickPredictions, predictSet, type Evaluation } from './evaluate';
 import type { ModelMetadata } from './metadata';
 import { trainClassifier, type BatchProgress, type EpochRecord } from './trainer';
 
@@ -105,8 +107,21 @@ export async function runTraining(options: TrainRunOptions): Promise<TrainRunRes
 
   try {
     emit({ type: 'stage', stage: 'evaluating' });
-    const predictions = await predictSet(trained.model, dataset.test);
-    const evaluation = evaluatePredictions(dataset.test.labels, predictions.classes, dataset.classNames);
+    const testPredictions = await predictSet(trained.model, dataset.test);
+    // Calibration uses images the reported accuracy does not: the validation images, else half the test set.
+    let reported = dataset.test;
+    let predictions = testPredictions;
+    let calibration: MetadataDraft['calibration'];
+    if (validationSource === 'held-out') {
+      calibration = buildCalibrationRecord(heldOut, await predictSet(trained.model, heldOut), 'validation', null);
+    } else {
+      const split = splitTestSet(dataset.test.count);
+      if (split.calibration.length < 1) throw new UsageError(`a test set of ${dataset.test.count} image(s) cannot be split into calibration and reported halves`);
+      calibration = buildCalibrationRecord(pickImages(dataset.test, split.calibration), pickPredictions(testPredictions, split.calibration), 'test-half', CALIBRATION_SPLIT_SEED);
+      reported = pickImages(dataset.test, split.reported);
+      predictions = pickPredictions(testPredictions, split.reported);
+    }
+    const evaluation = evaluatePredictions(reported.labels, predictions.classes, dataset.classNames);
     const draft: MetadataDraft = {
       model_type: MODEL_TYPE[options.architecture],
       class_names: dataset.classNames,
@@ -140,10 +155,11 @@ export async function runTraining(options: TrainRunOptions): Promise<TrainRunRes
         digest: dataset.digest,
         train_count: train.count,
         val_count: heldOut.count,
-        test_count: dataset.test.count,
+        test_count: reported.count,
       },
       engine: { backend: engine.backend, tfjs_backend: engine.tfjs_backend, versions: engine.versions, workers: trained.workers },
-      reference: buildReferenceProfile(dataset.test, predictions, dataset.classNames),
+      reference: buildReferenceProfile(reported, predictions, dataset.classNames),
+      calibration,
     };
     emit({ type: 'stage', stage: 'saving' });
     const saved = await saveModelVersion(trained.model, draft, options.modelsDir);

@@ -3,12 +3,13 @@
  * here, so the same image bytes give the same tensor everywhere.
  */
 import * as tf from '@tensorflow/tfjs';
-import { imageSize } from 'image-size';
-import { Jimp, ResizeStrategy } from 'jimp';
+import { Jimp } from 'jimp';
 import { DataError } from '../errors';
+import { CHANNELS, IMAGE_SIZE } from './decode';
 
-export const IMAGE_SIZE = 32;
-export const CHANNELS = 3;
+export { CHANNELS, IMAGE_SIZE, decodeImageToRgb32 } from './decode';
+export { ImageDecodeError, MAX_IMAGE_PIXELS, MAX_IMAGE_SIDE } from './decode-limits';
+export type { ImageDecodeErrorCode } from './decode-limits';
 export const PIXELS_PER_IMAGE = IMAGE_SIZE * IMAGE_SIZE * CHANNELS;
 export const INPUT_SHAPE: [number, number, number] = [IMAGE_SIZE, IMAGE_SIZE, CHANNELS];
 
@@ -23,10 +24,6 @@ export const PREPROCESSING = {
   formula: '(x / 255 - 0.5) / 0.5',
   layout: 'NHWC float32',
 } as const;
-
-/** Largest width or height accepted before decoding (a 30000x30000 header is refused unread). */
-export const MAX_IMAGE_SIDE = 4096;
-export const MAX_IMAGE_PIXELS = 16_000_000;
 
 /**
  * The normalised value of every uint8 level, per channel: the formula evaluated once per level
@@ -57,84 +54,6 @@ export function toInputTensor(pixels: Uint8Array, count: number): tf.Tensor4D {
     throw new DataError(`expected ${count * PIXELS_PER_IMAGE} pixel bytes for ${count} images, got ${pixels.length}`);
   }
   return tf.tensor4d(normalizePixels(pixels), [count, IMAGE_SIZE, IMAGE_SIZE, CHANNELS], 'float32');
-}
-
-/** Why an image could not be used; serve maps codes to 4xx responses. */
-export class ImageDecodeError extends DataError {
-  constructor(
-    readonly code: 'empty_image' | 'unsupported_image' | 'corrupt_image' | 'image_too_large',
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-/**
- * jimp's decoders, picked by the type image-size read from the header. (Jimp.read would sniff
- * the type again through an ESM-only package loaded by dynamic import, which costs time per
- * image and breaks under jest.) EXIF orientation is not applied.
- */
-const JIMP_FORMATS = new Jimp({ width: 1, height: 1 }).formats;
-const MIME_BY_TYPE: Record<string, string> = {
-  png: 'image/png',
-  jpg: 'image/jpeg',
-  bmp: 'image/bmp',
-  gif: 'image/gif',
-  tiff: 'image/tiff',
-};
-
-/**
- * Any image jimp decodes (PNG, JPEG, BMP, GIF, TIFF; grayscale or alpha) -> RGB 32x32 uint8 HWC.
- * The header is read first so images declaring huge dimensions are refused before decoding.
- */
-export async function decodeImageToRgb32(bytes: Uint8Array): Promise<Uint8Array> {
-  if (bytes.length === 0) throw new ImageDecodeError('empty_image', 'the image is empty (0 bytes)');
-  let dims: { width?: number; height?: number; type?: string };
-  try {
-    dims = imageSize(bytes);
-  } catch {
-    throw new ImageDecodeError('unsupported_image', 'the bytes are not a supported image (PNG, JPEG, BMP, GIF or TIFF)');
-  }
-  const width = dims.width ?? 0;
-  const height = dims.height ?? 0;
-  if (width > MAX_IMAGE_SIDE || height > MAX_IMAGE_SIDE || width * height > MAX_IMAGE_PIXELS) {
-    throw new ImageDecodeError(
-      'image_too_large',
-      `image dimensions ${width}x${height} exceed the limit of ${MAX_IMAGE_SIDE}x${MAX_IMAGE_SIDE}`,
-    );
-  }
-  const format = JIMP_FORMATS.find((f) => f.mime === MIME_BY_TYPE[dims.type ?? '']);
-  if (!format?.decode) {
-    throw new ImageDecodeError('unsupported_image', `${dims.type} images are not supported (PNG, JPEG, BMP, GIF or TIFF)`);
-  }
-  let bitmap: Bitmap;
-  try {
-    bitmap = await format.decode(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
-  } catch (err) {
-    throw new ImageDecodeError('corrupt_image', `the image could not be decoded: ${(err as Error).message}`);
-  }
-  if (bitmap.width === IMAGE_SIZE && bitmap.height === IMAGE_SIZE && bitmap.data instanceof Uint8Array && bitmap.data.length === IMAGE_SIZE * IMAGE_SIZE * 4) {
-    // Already 32x32 RGBA: a Jimp object (which binds every plugin method per instance) would only copy it.
-    return rgbaToRgb(bitmap.data);
-  }
-  // An exact copy: Jimp.fromBitmap wraps a Uint8Array's whole ArrayBuffer, which for a small pooled
-  // Buffer (as the TIFF decoder returns) holds other bytes too.
-  const image = Jimp.fromBitmap({ ...bitmap, data: new Uint8Array(bitmap.data) });
-  image.resize({ w: IMAGE_SIZE, h: IMAGE_SIZE, mode: ResizeStrategy.BILINEAR });
-  return rgbaToRgb(image.bitmap.data);
-}
-
-type Bitmap = Parameters<typeof Jimp.fromBitmap>[0];
-
-function rgbaToRgb(rgba: Uint8Array): Uint8Array {
-  const pixels = rgba.length / 4;
-  const rgb = new Uint8Array(pixels * CHANNELS);
-  for (let p = 0; p < pixels; p++) {
-    rgb[p * 3] = rgba[p * 4];
-    rgb[p * 3 + 1] = rgba[p * 4 + 1];
-    rgb[p * 3 + 2] = rgba[p * 4 + 2];
-  }
-  return rgb;
 }
 
 /** RGB uint8 HWC image -> PNG bytes (drift sends these exactly as a client would). */

@@ -3,12 +3,10 @@
  * canvas (Skia), with animation and responsiveness off so one synchronous draw is final.
  */
 import { createCanvas, GlobalFonts } from '@napi-rs/canvas';
-import type { ChartConfiguration } from 'chart.js';
+import { Chart, type ChartConfiguration } from 'chart.js/auto';
 import { existsSync } from 'node:fs';
 import { writeFileAtomic } from '../util/atomic-write';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const { Chart } = require('chart.js/auto') as typeof import('chart.js/auto');
 
 const FONT_FILES = ['/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf', '/System/Library/Fonts/Helvetica.ttc', 'C:\\Windows\\Fonts\\arial.ttf'];
 let fontsReady = false;

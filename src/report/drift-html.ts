@@ -2,8 +2,8 @@
  * drift_report.html: one self-contained page (inline CSS, charts as a data: URL PNG, no
  * scripts or external requests) rendered from the drift result object.
  */
+import { describeGateFailure } from '../drift/gate';
 import type { DriftResult, ScenarioResult } from '../drift/result';
-import { describeFailure } from '../drift/rules';
 import { formatNumber, formatPValue, performanceCells, PERFORMANCE_COLUMNS, referenceDescription, verdictLine } from './drift-text';
 
 function escapeHtml(text: string): string {
@@ -47,14 +47,15 @@ function driftTable(result: DriftResult): string {
 
 function gateSection(result: DriftResult): string {
   const gate = result.gate;
-  if (gate.rules.length === 0) return '<h2>Gate</h2><p>No <code>--fail-on</code> rules given: nothing gated.</p>';
   const items = [
-    ...gate.failures.map((f) => `<li class="fail">${escapeHtml(describeFailure(f))}</li>`),
+    ...(result.complete ? [] : [`<li class="fail">run incomplete: ${escapeHtml(result.incomplete_reason ?? '')}</li>`]),
+    ...gate.failures.map((f) => `<li class="fail">${escapeHtml(describeGateFailure(f))}</li>`),
     ...gate.skipped.map((s) => `<li>skipped <code>${escapeHtml(s.rule)}</code> on ${escapeHtml(s.scenario)}: ${escapeHtml(s.reason)}</li>`),
   ];
   const verdict = gate.passed ? '<span class="badge none">PASSED</span>' : '<span class="badge significant">FAILED</span>';
   return (
-    `<h2>Gate ${verdict}</h2>\n<p>Rules: ${gate.rules.map((r) => `<code>${escapeHtml(r)}</code>`).join(' ')}</p>\n` +
+    `<h2>Gate ${verdict}</h2>\n<p>Rules: ${gate.rules.length === 0 ? 'no <code>--fail-on</code> rules given' : gate.rules.map((r) => `<code>${escapeHtml(r)}</code>`).join(' ')}; ` +
+    `every scenario needs a success rate of at least ${result.config.min_success_rate} (<code>--min-success-rate</code>).</p>\n` +
     (items.length > 0 ? `<ul>${items.join('')}</ul>` : '')
   );
 }
@@ -79,14 +80,14 @@ th { background: #f3f3f3; }
 .scroll { overflow-x: auto; }
 .badge { padding: 0.1rem 0.5rem; border-radius: 0.6rem; font-size: 0.85rem; color: #fff; background: #777; }
 .badge.none { background: #2e7d32; } .badge.moderate { background: #ef6c00; } .badge.significant { background: #c62828; }
-li.fail { color: #c62828; font-weight: 600; }
+li.fail, p.fail { color: #c62828; font-weight: 600; }
 img { max-width: 100%; border: 1px solid #ddd; }
 .meta { color: #555; }
 </style>
 </head>
 <body>
 <h1>mldeploy drift report</h1>
-<p class="meta">Generated ${escapeHtml(result.generated_at)} against <code>${escapeHtml(target.url)}</code>, model
+${result.complete ? '' : `<p class="fail"><b>Incomplete run:</b> ${escapeHtml(result.incomplete_reason ?? '')}. The figures cover what was measured.</p>\n`}<p class="meta">Generated ${escapeHtml(result.generated_at)} against <code>${escapeHtml(target.url)}</code>, model
 ${escapeHtml(target.model_version ?? 'unknown')}${target.model_type ? ` (${escapeHtml(target.model_type)})` : ''}.
 Reference: ${escapeHtml(referenceDescription(result))}. ${result.config.samples} images per scenario, seed ${result.config.seed},
 concurrency ${result.config.concurrency}; ${result.duration_s.toFixed(1)} s.</p>

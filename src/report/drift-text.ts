@@ -2,8 +2,8 @@
  * drift_report.txt: the drift result rendered as plain text (table, verdicts with the
  * figures behind them, gate outcome, recommendations). Pure formatting, nothing recomputed.
  */
-import type { DriftResult, ScenarioResult } from '../drift/result';
-import { describeFailure } from '../drift/rules';
+import { describeGateFailure, gateVerdict } from '../drift/gate';
+import { describeCauses, type DriftResult, type ScenarioResult } from '../drift/result';
 
 export function formatPercent(value: number | null, digits = 1): string {
   return value === null ? 'n/a' : `${(value * 100).toFixed(digits)}%`;
@@ -89,6 +89,7 @@ export function renderDriftText(result: DriftResult): string {
     `run:        ${result.config.samples} images per scenario, seed ${result.config.seed}, concurrency ${result.config.concurrency}, ` +
       `timeout ${result.config.timeout_ms} ms, retries ${result.config.retries}, ${result.duration_s.toFixed(1)} s in all`,
   );
+  if (!result.complete) out.push(`INCOMPLETE: ${result.incomplete_reason}; the figures below cover what was measured`);
   out.push('');
 
   out.push('Performance');
@@ -127,20 +128,24 @@ export function renderDriftText(result: DriftResult): string {
   out.push('Verdicts');
   for (const s of result.scenarios) out.push(`  ${s.name}: ${verdictLine(s)}`);
   for (const s of result.scenarios) {
-    const errors = Object.entries(s.requests.errors);
-    if (errors.length > 0) out.push(`  ${s.name}: ${s.requests.failed} failed requests (${errors.map(([k, v]) => `${k} x${v}`).join(', ')})`);
+    if (s.requests.failed > 0) out.push(`  ${s.name}: ${s.requests.failed} failed requests (${describeCauses(s.requests.errors)})`);
+    if (s.requests.unsent > 0) out.push(`  ${s.name}: ${s.requests.unsent} images not sent (the run stopped early)`);
   }
   out.push('');
 
-  out.push('Gate (--fail-on)');
-  if (result.gate.rules.length === 0) {
-    out.push('  no rules given: nothing gated (exit 0)');
-  } else {
-    out.push(`  rules: ${result.gate.rules.join('  ')}`);
-    for (const failure of result.gate.failures) out.push(`  FAILED: ${describeFailure(failure)}`);
-    for (const skipped of result.gate.skipped) out.push(`  skipped: ${skipped.rule} on ${skipped.scenario} (${skipped.reason})`);
-    out.push(`  result: ${result.gate.passed ? 'PASSED (exit 0)' : `FAILED, ${result.gate.failures.length} violation(s) (exit 1)`}`);
+  out.push('Gate (--fail-on, --min-success-rate)');
+  const minSuccessRate = result.config.min_success_rate;
+  if (result.gate.rules.length === 0 && minSuccessRate === 0) out.push('  no rules given: nothing gated (exit 0)');
+  else {
+    out.push(
+      `  rules: ${result.gate.rules.length === 0 ? 'none given' : result.gate.rules.join('  ')}` +
+        (minSuccessRate > 0 ? `; every scenario must answer at least ${formatPercent(minSuccessRate)} of its requests` : ''),
+    );
   }
+  for (const failure of result.gate.failures) out.push(`  FAILED: ${describeGateFailure(failure)}`);
+  if (!result.complete) out.push(`  FAILED: run incomplete: ${result.incomplete_reason}`);
+  for (const skipped of result.gate.skipped) out.push(`  skipped: ${skipped.rule} on ${skipped.scenario} (${skipped.reason})`);
+  out.push(`  result: ${gateVerdict(result)}`);
   out.push('');
 
   out.push('Recommendations');

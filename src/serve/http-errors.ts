@@ -23,10 +23,21 @@ export function errorBody(code: string, message: string): ErrorBody {
   return { error: { code, message } };
 }
 
-/** Image decode failures are the client's fault: 400, or 413 when the declared size is too big. */
+/**
+ * Image decode failures are the client's fault: 400, 413 when the declared size is too big,
+ * 422 when a well-formed-looking image overran the decode time or heap budget.
+ */
+const DECODE_STATUS: Record<ImageDecodeError['code'], number> = {
+  empty_image: 400,
+  unsupported_image: 400,
+  corrupt_image: 400,
+  image_too_large: 413,
+  image_decode_timeout: 422,
+  image_decode_out_of_memory: 422,
+};
+
 export function httpErrorFromDecode(err: ImageDecodeError, where: string): HttpError {
-  const status = err.code === 'image_too_large' ? 413 : 400;
-  return new HttpError(status, err.code, `${where}: ${err.message}`);
+  return new HttpError(DECODE_STATUS[err.code], err.code, `${where}: ${err.message}`);
 }
 
 interface BodyParserError {

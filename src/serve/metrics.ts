@@ -2,6 +2,7 @@
  * Prometheus metrics (prom-client). Each server has its own registry so several can live in one
  * process (tests, drift --model); in cluster mode the primary aggregates the workers' registries.
  */
+import * as tf from '@tensorflow/tfjs';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export const METRIC_PREFIX = 'mldeploy_';
@@ -16,6 +17,7 @@ export class ServeMetrics {
   readonly batchSize: Histogram;
   readonly modelInfo: Gauge<'version' | 'model_type' | 'engine'>;
   readonly reloads: Counter<'result'>;
+  readonly tensors: Gauge;
 
   constructor(options: { processMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -69,6 +71,14 @@ export class ServeMetrics {
       labelNames: ['result'],
       registers,
     });
+    this.tensors = new Gauge({
+      name: `${METRIC_PREFIX}tensors`,
+      help: 'Tensors alive in the tfjs engine (flat over time unless something leaks)',
+      registers,
+      collect() {
+        this.set(tf.memory().numTensors);
+      },
+    });
     if (options.processMetrics !== false) collectDefaultMetrics({ register: this.registry });
   }
 
@@ -76,4 +86,16 @@ export class ServeMetrics {
     this.modelInfo.reset();
     this.modelInfo.set({ version, model_type: modelType, engine }, 1);
   }
+}
+
+/**
+ * Prediction lines that could not be written to predictions.jsonl. Registered where the file is
+ * written: the server's registry, or in cluster mode the primary's own.
+ */
+export function predictionLogDroppedCounter(registry: Registry): Counter {
+  return new Counter({
+    name: `${METRIC_PREFIX}prediction_log_dropped_total`,
+    help: 'Prediction log lines that could not be written (disk full, permissions, file replaced by a directory, ...)',
+    registers: [registry],
+  });
 }

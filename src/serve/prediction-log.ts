@@ -1,10 +1,9 @@
 /**
- * predictions.jsonl: one JSON line per prediction, appended through a write stream and rotated by
- * size (predictions.jsonl -> .1 -> .2 ...). The zod schema is the file's contract: lines carry
+ * predictions.jsonl: one JSON line per prediction (written by prediction-file.ts in one process,
+ * or by the cluster primary for all workers). The zod schema is the file's contract: lines carry
  * its `schema_version`, and readers validate every line against it.
  */
-import { createWriteStream, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, WriteStream } from 'node:fs';
-import * as path from 'node:path';
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { DataError } from '../errors';
 import { describeInvalid } from '../util/validation';
@@ -67,62 +66,6 @@ export interface PredictionSink {
 
 export function formatRecord(record: Omit<PredictionRecord, 'schema_version'>): string {
   return JSON.stringify({ schema_version: PREDICTION_LOG_SCHEMA_VERSION, ...record }) + '\n';
-}
-
-export class RotatingFileSink implements PredictionSink {
-  readonly file: string;
-  private stream: WriteStream;
-  private bytes: number;
-
-  constructor(
-    logDir: string,
-    private readonly rotation: RotationOptions = DEFAULT_ROTATION,
-  ) {
-    mkdirSync(logDir, { recursive: true });
-    this.file = path.join(logDir, PREDICTION_LOG_FILE);
-    this.bytes = existsSync(this.file) ? statSync(this.file).size : 0;
-    this.stream = this.open();
-  }
-
-  append(lines: string): void {
-    if (this.bytes > 0 && this.bytes + Buffer.byteLength(lines) > this.rotation.maxBytes) this.rotate();
-    this.stream.write(lines);
-    this.bytes += Buffer.byteLength(lines);
-  }
-
-  /** Flushes everything written so far and closes the file. */
-  close(): Promise<void> {
-    return endStream(this.stream);
-  }
-
-  /** Opened synchronously so the file exists at once and a rename moves the stream's file with it. */
-  private open(): WriteStream {
-    const stream = createWriteStream(this.file, { fd: openSync(this.file, 'a') });
-    // A full disk must not crash the server; predictions keep being answered.
-    stream.on('error', () => {});
-    return stream;
-  }
-
-  /** Renames happen on paths, so the old stream keeps flushing into the renamed file. */
-  private rotate(): void {
-    const old = this.stream;
-    const keep = this.rotation.keepFiles;
-    rmSync(`${this.file}.${keep}`, { force: true });
-    for (let n = keep - 1; n >= 1; n--) {
-      if (existsSync(`${this.file}.${n}`)) renameSync(`${this.file}.${n}`, `${this.file}.${n + 1}`);
-    }
-    renameSync(this.file, `${this.file}.1`);
-    void endStream(old);
-    this.stream = this.open();
-    this.bytes = 0;
-  }
-}
-
-function endStream(stream: WriteStream): Promise<void> {
-  return new Promise((resolve) => {
-    if (stream.closed || stream.destroyed) return resolve();
-    stream.end(() => resolve());
-  });
 }
 
 /** Buffers lines briefly so a busy server writes in chunks rather than per prediction. */

@@ -1,7 +1,9 @@
 /**
  * Micro-batching predictor: images that arrive within `maxWaitMs` of each other (or while a batch
  * is running) go into one forward pass of at most `maxBatchSize` images. Every protocol adapter
- * (workshop JSON, multipart, batch, TF Serving) predicts through this one object.
+ * (workshop JSON, multipart, batch, TF Serving) predicts through this one object. The queue is
+ * bounded: a request whose images do not fit is refused with OverloadedError (HTTP 503), so a
+ * burst sheds load instead of growing memory and latency without limit.
  */
 import { DataError } from '../errors';
 import { PIXELS_PER_IMAGE } from '../preprocess';
@@ -12,9 +14,20 @@ export interface BatchingOptions {
   maxBatchSize: number;
   /** How long the first queued image waits for company before its batch runs. */
   maxWaitMs: number;
+  /** Most images waiting for the model; an empty queue always admits a request whole. */
+  maxQueuedImages?: number;
 }
 
-export const DEFAULT_BATCHING: BatchingOptions = { maxBatchSize: 32, maxWaitMs: 2 };
+export const DEFAULT_BATCHING: Required<BatchingOptions> = { maxBatchSize: 32, maxWaitMs: 2, maxQueuedImages: 256 };
+
+/** The queue is full: try again shortly (HTTP 503 + Retry-After). */
+export class OverloadedError extends Error {
+  readonly retryAfterSeconds = 1;
+  constructor(limit: number) {
+    super(`the server is at capacity (${limit} images queued for the model); retry shortly`);
+    this.name = 'OverloadedError';
+  }
+}
 
 export interface ImagePrediction {
   /** Probabilities in class order (a view into the batch's output). */
@@ -45,18 +58,36 @@ export class BatchingPredictor {
   ) {}
 
   /** Predicts one uint8 32x32 RGB image (3072 bytes, HWC). */
-  predict(pixels: Uint8Array): Promise<ImagePrediction> {
-    if (pixels.length !== PIXELS_PER_IMAGE) {
-      return Promise.reject(new DataError(`expected ${PIXELS_PER_IMAGE} pixel bytes (32x32 RGB), got ${pixels.length}`));
-    }
-    return new Promise<ImagePrediction>((resolve, reject) => {
-      this.queue.push({ pixels, resolve, reject });
-      this.schedule();
-    });
+  async predict(pixels: Uint8Array): Promise<ImagePrediction> {
+    return (await this.predictAll([pixels]))[0];
+  }
+
+  /** Predicts several images of one request: all are queued, or none (OverloadedError). */
+  predictAll(images: Uint8Array[]): Promise<ImagePrediction[]> {
+    const wrong = images.find((pixels) => pixels.length !== PIXELS_PER_IMAGE);
+    if (wrong) return Promise.reject(new DataError(`expected ${PIXELS_PER_IMAGE} pixel bytes (32x32 RGB), got ${wrong.length}`));
+    if (this.queue.length > 0 && this.queue.length + images.length > this.queueLimit) return Promise.reject(new OverloadedError(this.queueLimit));
+    const predictions = images.map(
+      (pixels) =>
+        new Promise<ImagePrediction>((resolve, reject) => {
+          this.queue.push({ pixels, resolve, reject });
+        }),
+    );
+    this.schedule();
+    return Promise.all(predictions);
   }
 
   get pending(): number {
     return this.queue.length + (this.running ? 1 : 0);
+  }
+
+  get queueLimit(): number {
+    return this.options.maxQueuedImages ?? DEFAULT_BATCHING.maxQueuedImages;
+  }
+
+  /** No room for another image: routes refuse before reading a body. */
+  get saturated(): boolean {
+    return this.queue.length >= this.queueLimit;
   }
 
   /** Resolves once no image is queued or being predicted (graceful stop). */

@@ -8,10 +8,13 @@ import * as path from 'node:path';
 import pino, { Logger } from 'pino';
 import type { Express } from 'express';
 import { MldeployError, UsageError } from '../errors';
-import { BackendChoice, EngineInfo, initEngine } from '../model/engine';
-import { createApp, ServeContext } from './app';
-import { ServeMetrics } from './metrics';
-import { BufferedSink, PredictionSink, RotatingFileSink, RotationOptions } from './prediction-log';
+import { initEngine } from '../model/engine';
+import { servingEngineInfo, ServingBackendChoice, ServingEngineInfo, tfjsEngineFor } from '../model/onnx/serving';
+import { createApp } from './app';
+import { ServeContext } from './context';
+import { predictionLogDroppedCounter, ServeMetrics } from './metrics';
+import { reportingHealth, RotatingFileSink } from './prediction-file';
+import { BufferedSink, PREDICTION_LOG_FILE, PredictionSink, RotationOptions } from './prediction-log';
 import { BatchingOptions, BatchingPredictor, DEFAULT_BATCHING } from './predictor';
 import { ModelRepository, ReloadResult } from './repository';
 
@@ -32,6 +35,20 @@ export function openServerLog(logDir: string): ReturnType<typeof pino.destinatio
 /** How long a graceful stop waits for in-flight requests before closing their connections. */
 const DRAIN_TIMEOUT_MS = 10_000;
 
+/** Per-process HTTP limits against slow and idle clients (slowloris) and connection floods. */
+export interface ServerLimits {
+  /** A client must have sent all request headers this long after connecting (else 408 and close). */
+  headersTimeoutMs: number;
+  /** A whole request (headers and body) must have arrived within this (else 408 and close). */
+  requestTimeoutMs: number;
+  /** An idle keep-alive connection is closed after this; above a load balancer's 60 s idle timeout. */
+  keepAliveTimeoutMs: number;
+  /** Connections beyond this many are closed at once (per process; per worker in cluster mode). */
+  maxConnections: number;
+}
+
+export const DEFAULT_LIMITS: ServerLimits = { headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 65_000, maxConnections: 1024 };
+
 export interface StartServerOptions {
   /** A version dir, `<models-dir>/latest`, or a models dir. */
   modelPath: string;
@@ -44,9 +61,11 @@ export interface StartServerOptions {
   apiKey?: string;
   cors?: string;
   modelName?: string;
-  backend?: BackendChoice;
+  /** A tfjs engine, onnx (the version's model.onnx in ONNX Runtime), or auto (onnx when exported). */
+  backend?: ServingBackendChoice;
   batching?: Partial<BatchingOptions>;
   rotation?: RotationOptions;
+  limits?: Partial<ServerLimits>;
   /** Request/event log level for <logDir>/server.log ('silent' turns it off). */
   logLevel?: string;
   /** Cluster workers pass hooks that route through the primary. */
@@ -65,7 +84,7 @@ export interface RunningServer {
   port: number;
   host: string;
   version: string;
-  engine: EngineInfo;
+  engine: ServingEngineInfo;
   app: Express;
   logger: Logger;
   metrics: ServeMetrics;
@@ -89,16 +108,17 @@ export async function createServerParts(options: StartServerOptions): Promise<Se
   if (options.workers !== undefined && options.workers !== 1) {
     throw new UsageError('startServer runs one process; use "mldeploy serve --workers <n>" for several');
   }
-  const engine = await initEngine(options.backend ?? 'auto');
-  const repository = new ModelRepository(options.modelPath);
+  const tfjsEngine = await initEngine(tfjsEngineFor(options.backend ?? 'auto'));
+  const repository = new ModelRepository(options.modelPath, options.backend ?? 'auto');
   const served = await repository.load();
+  const engine = servingEngineInfo(tfjsEngine, served.engine);
   const logDir = options.logDir ?? DEFAULT_LOG_DIR;
   const metrics = new ServeMetrics();
   metrics.setModel(served.version, served.metadata.model_type, engine.backend);
   const predictor = new BatchingPredictor(repository, { ...DEFAULT_BATCHING, ...options.batching }, (size) => metrics.batchSize.observe(size));
-  const predictionLog = options.cluster?.predictionSink ?? new BufferedSink(new RotatingFileSink(logDir, options.rotation));
   const destination = openServerLog(logDir);
   const logger = pino({ level: options.logLevel ?? 'info', base: { pid: process.pid } }, destination);
+  const predictionLog = options.cluster?.predictionSink ?? new BufferedSink(new RotatingFileSink(logDir, options.rotation, fileHealth(metrics, logger, logDir)));
 
   const reloadHere = async (): Promise<ReloadResult> => {
     try {
@@ -149,16 +169,43 @@ export async function createServerParts(options: StartServerOptions): Promise<Se
   return { context, app, reload: reloadHere, dispose };
 }
 
+/** Defaults filled in and checked (UsageError), so a bad flag fails before any worker starts. */
+export function resolveLimits(given: Partial<ServerLimits> = {}): ServerLimits {
+  const limits = { ...DEFAULT_LIMITS, ...given };
+  for (const [name, value] of Object.entries(limits)) {
+    if (!Number.isInteger(value) || value <= 0) throw new UsageError(`server limit ${name} must be a whole number > 0, got ${value}`);
+  }
+  if (limits.headersTimeoutMs > limits.requestTimeoutMs) {
+    throw new UsageError(`the headers timeout (${limits.headersTimeoutMs} ms) must not exceed the request timeout (${limits.requestTimeoutMs} ms)`);
+  }
+  return limits;
+}
+
+function fileHealth(metrics: ServeMetrics, logger: Logger, logDir: string) {
+  const report = (message: string, recovered: boolean) => logger[recovered ? 'warn' : 'error']({ event: 'prediction_log_fault' }, message);
+  return reportingHealth(predictionLogDroppedCounter(metrics.registry), report, path.join(logDir, PREDICTION_LOG_FILE));
+}
+
 export async function startServer(options: StartServerOptions): Promise<RunningServer> {
+  const limits = resolveLimits(options.limits);
   const parts = await createServerParts(options);
   const { context, app } = parts;
   let closing = false;
-  const server = http.createServer((req, res) => {
-    // While stopping, tell keep-alive clients to reconnect elsewhere after this response.
-    if (closing) res.setHeader('Connection', 'close');
-    app(req, res);
-  });
-  server.keepAliveTimeout = 65_000;
+  const server = http.createServer(
+    {
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      keepAliveTimeout: limits.keepAliveTimeoutMs,
+      // Node checks the two timeouts above only this often (default 30 s, which lets slow clients linger).
+      connectionsCheckingInterval: Math.min(1000, limits.headersTimeoutMs / 2),
+    },
+    (req, res) => {
+      // While stopping, tell keep-alive clients to reconnect elsewhere after this response.
+      if (closing) res.setHeader('Connection', 'close');
+      app(req, res);
+    },
+  );
+  server.maxConnections = limits.maxConnections;
   const host = options.host ?? DEFAULT_HOST;
   try {
     await new Promise<void>((resolve, reject) => {

@@ -1,0 +1,121 @@
+/**
+ * Shift detection with a known false-alarm rate: one decision per sample, every test listed.
+ * Pure functions of the per-image signals.
+ *
+ * Black-box shift detection (Rabanser, Günnemann, Lipton, "Failing Loudly: An Empirical Study
+ * of Methods for Detecting Dataset Shift", NeurIPS 2019): the model's softmax outputs are the
+ * representation; a two-sample KS test per softmax dimension (their best method, "BBSDs"), and a
+ * chi-square test on the predicted classes ("BBSDh"). The default detector adds a second family,
+ * a KS test per input statistic, and holds the family-wise error rate of all tests together at
+ * alpha with Bonferroni's correction (valid whatever the dependence between the tests): drift is
+ * detected when any test's p-value is at most alpha / m, m the number of tests. `bbsd` is the
+ * softmax KS family alone at alpha / K, the paper's method, kept for comparison.
+ */
+import { DataError } from '../../errors';
+import { argmax } from '../../model/calibration';
+import { compact } from '../../model/evaluate';
+import { IMAGE_SIGNALS, type ImageSignal } from '../../preprocess/image-stats';
+import { chiSquare, ksTwoSample } from '../stats';
+
+export const DEFAULT_ALPHA = 0.05;
+export const DETECTORS = ['default', 'bbsd'] as const;
+export type DetectorName = (typeof DETECTORS)[number];
+
+/** Per-image signals of one sample (the reference or the current window). */
+export interface Signals {
+  /** Softmax vector per image, all of one length (the number of classes). */
+  probabilities: ArrayLike<ArrayLike<number>>;
+  /** Input statistics per image (src/preprocess/image-stats.ts); the input family uses those both samples have. */
+  inputs?: Partial<Record<ImageSignal, ArrayLike<number>>>;
+}
+
+export type TestFamily = 'softmax' | 'predicted_class' | 'input';
+
+export interface ShiftTest {
+  family: TestFamily;
+  /** 'ks' or 'chi_square'. */
+  test: 'ks' | 'chi_square';
+  /** e.g. 'probability[3]', 'predicted_class', 'brightness'. */
+  signal: string;
+  statistic: number;
+  p_value: number;
+  /** p-value times the Bonferroni factor, capped at 1: compare with alpha. */
+  corrected_p_value: number;
+  detected: boolean;
+}
+
+export interface ShiftDetection {
+  detector: DetectorName;
+  detected: boolean;
+  alpha: number;
+  /** The smallest corrected p-value: drift is detected when it is at most alpha. */
+  p_value: number;
+  reference_size: number;
+  current_size: number;
+  tests: ShiftTest[];
+}
+
+export function detectShift(
+  reference: Signals,
+  current: Signals,
+  options: { alpha?: number; detector?: DetectorName } = {},
+): ShiftDetection {
+  const alpha = options.alpha ?? DEFAULT_ALPHA;
+  const detector = options.detector ?? 'default';
+  if (!(alpha > 0 && alpha < 1)) throw new DataError(`alpha must be between 0 and 1, got ${alpha}`);
+  const classes = classCount(reference, 'reference');
+  if (classCount(current, 'current') !== classes) throw new DataError('reference and current probability vectors differ in length');
+
+  const raw: Omit<ShiftTest, 'corrected_p_value' | 'detected'>[] = [];
+  for (let k = 0; k < classes; k++) {
+    // The reference is stored at 6 significant digits; the current sample is compared at the same precision.
+    const result = ksTwoSample(column(reference.probabilities, k), column(current.probabilities, k, compact));
+    raw.push({ family: 'softmax', test: 'ks', signal: `probability[${k}]`, statistic: result.statistic, p_value: result.p_value });
+  }
+  if (detector === 'default') {
+    const result = chiSquare(predictedCounts(reference.probabilities, classes), predictedCounts(current.probabilities, classes));
+    raw.push({ family: 'predicted_class', test: 'chi_square', signal: 'predicted_class', statistic: result.statistic, p_value: result.p_value });
+    for (const signal of IMAGE_SIGNALS) {
+      const ref = reference.inputs?.[signal];
+      const cur = current.inputs?.[signal];
+      if (!ref || !cur) continue;
+      const result = ksTwoSample(ref, Array.from(cur, compact));
+      raw.push({ family: 'input', test: 'ks', signal, statistic: result.statistic, p_value: result.p_value });
+    }
+  }
+  const tests = raw.map((t) => {
+    const corrected = Math.min(1, t.p_value * raw.length);
+    return { ...t, corrected_p_value: corrected, detected: corrected <= alpha };
+  });
+  const smallest = Math.min(...tests.map((t) => t.corrected_p_value));
+  return {
+    detector,
+    detected: smallest <= alpha,
+    alpha,
+    p_value: smallest,
+    reference_size: reference.probabilities.length,
+    current_size: current.probabilities.length,
+    tests,
+  };
+}
+
+function classCount(signals: Signals, label: string): number {
+  const rows = signals.probabilities;
+  if (rows.length === 0) throw new DataError(`the ${label} sample has no predictions`);
+  const classes = rows[0].length;
+  if (classes < 2) throw new DataError(`the ${label} probability vectors need at least 2 classes`);
+  for (let i = 1; i < rows.length; i++) {
+    if (rows[i].length !== classes) throw new DataError(`the ${label} probability vector ${i} has ${rows[i].length} entries, expected ${classes}`);
+  }
+  return classes;
+}
+
+function column(rows: ArrayLike<ArrayLike<number>>, k: number, map: (v: number) => number = (v) => v): Float64Array {
+  return Float64Array.from({ length: rows.length }, (_, i) => map(rows[i][k]));
+}
+
+function predictedCounts(rows: ArrayLike<ArrayLike<number>>, classes: number): number[] {
+  const counts = new Array<number>(classes).fill(0);
+  for (let i = 0; i < rows.length; i++) counts[argmax(rows[i]).index] += 1;
+  return counts;
+}

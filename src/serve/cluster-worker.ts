@@ -1,0 +1,74 @@
+/** A cluster worker: one server whose prediction log, metrics and admin reloads go through the primary. */
+import { AggregatorRegistry } from 'prom-client';
+import { PrimaryMessage, refusedReloadNotice, reloadNotice, send, sendAndWait, ServeOptions, waitForStopSignal } from './lifecycle';
+import { BufferedSink, PredictionSink } from './prediction-log';
+import { RunningServer, startServer } from './server';
+
+export async function runWorker(options: ServeOptions): Promise<void> {
+  // SIGHUP reaches workers too when sent to the whole process group, also during start-up;
+  // the primary forwards reloads itself.
+  process.on('SIGHUP', () => {});
+  let lastSend: Promise<void> = Promise.resolve();
+  const toPrimary: PredictionSink = {
+    append: (lines) => {
+      lastSend = sendAndWait({ type: 'mldeploy:predictions', lines });
+    },
+    close: () => lastSend,
+  };
+  let server: RunningServer;
+  try {
+    server = await startServer({
+      ...options,
+      workers: 1,
+      cluster: {
+        predictionSink: new BufferedSink(toPrimary, 20),
+        metricsText: requestClusterMetrics,
+        afterAdminReload: () => send(process, { type: 'mldeploy:reload-others' }),
+      },
+    });
+  } catch (err) {
+    await sendAndWait({ type: 'mldeploy:startup-failed', message: (err as Error).message });
+    process.exit(1);
+  }
+  // Constructing one installs prom-client's worker-side listener, which answers the primary's
+  // aggregation requests from the registries set here.
+  new AggregatorRegistry();
+  AggregatorRegistry.setRegistries([server.metrics.registry]);
+
+  let stopRequested: () => void = () => {};
+  const shutdownMessage = new Promise<void>((resolve) => (stopRequested = resolve));
+  process.on('message', (message: PrimaryMessage) => {
+    if (message?.type === 'mldeploy:metrics-response') settleMetricsRequest(message);
+    if (message?.type === 'mldeploy:shutdown') stopRequested();
+    if (message?.type === 'mldeploy:reload') {
+      server.reload().then(
+        (result) => send(process, { type: 'mldeploy:notice', message: reloadNotice(result) }),
+        (err: Error) => send(process, { type: 'mldeploy:notice', message: refusedReloadNotice(err) }),
+      );
+    }
+  });
+  await sendAndWait({ type: 'mldeploy:ready', url: server.url, version: server.version, engine: server.engine.backend });
+  await Promise.race([waitForStopSignal(), shutdownMessage]);
+  await server.close();
+  process.exit(0);
+}
+
+/** /metrics requests a worker forwarded to the primary, by id. */
+const metricsRequests = new Map<number, { resolve: (text: string) => void; reject: (err: Error) => void }>();
+let nextMetricsRequestId = 0;
+
+function requestClusterMetrics(): Promise<string> {
+  const id = nextMetricsRequestId++;
+  return new Promise((resolve, reject) => {
+    metricsRequests.set(id, { resolve, reject });
+    send(process, { type: 'mldeploy:metrics-request', id });
+  });
+}
+
+function settleMetricsRequest(message: { id: number; text?: string; error?: string }): void {
+  const waiter = metricsRequests.get(message.id);
+  if (!waiter) return;
+  metricsRequests.delete(message.id);
+  if (message.text !== undefined) waiter.resolve(message.text);
+  else waiter.reject(new Error(message.error ?? 'metrics aggregation failed'));
+}

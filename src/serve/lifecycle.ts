@@ -1,0 +1,72 @@
+/** What the single-process, cluster-primary and cluster-worker lifecycles share: options, events, IPC messages, signals. */
+import type { Worker } from 'node:cluster';
+import { ReloadResult } from './repository';
+import { StartServerOptions } from './server';
+
+export interface ServeOptions extends Omit<StartServerOptions, 'workers' | 'cluster'> {
+  workers: number;
+}
+
+export interface ReadyInfo {
+  url: string;
+  version: string;
+  engine: string;
+  workers: number;
+  logDir: string;
+  startupMs: number;
+}
+
+export interface ServeEvents {
+  ready(info: ReadyInfo): void;
+  /** Operational messages (reloads, stops, worker restarts, log faults) for the CLI to print. */
+  notice(message: string): void;
+}
+
+export type WorkerMessage =
+  | { type: 'mldeploy:ready'; url: string; version: string; engine: string }
+  | { type: 'mldeploy:startup-failed'; message: string }
+  | { type: 'mldeploy:predictions'; lines: string }
+  | { type: 'mldeploy:metrics-request'; id: number }
+  | { type: 'mldeploy:reload-others' }
+  | { type: 'mldeploy:notice'; message: string };
+
+export type PrimaryMessage =
+  | { type: 'mldeploy:metrics-response'; id: number; text?: string; error?: string }
+  | { type: 'mldeploy:reload' }
+  | { type: 'mldeploy:shutdown' };
+
+const STOP_SIGNALS: NodeJS.Signals[] = ['SIGTERM', 'SIGINT'];
+
+export function waitForStopSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const handler = (signal: NodeJS.Signals) => {
+      for (const s of STOP_SIGNALS) process.off(s, handler);
+      resolve(signal);
+    };
+    for (const s of STOP_SIGNALS) process.on(s, handler);
+  });
+}
+
+export function reloadNotice(result: ReloadResult): string {
+  return result.changed ? `reloaded: now serving ${result.version} (was ${result.previous_version})` : `reloaded: still ${result.version} (no newer model)`;
+}
+
+export function refusedReloadNotice(err: Error): string {
+  return `reload refused: ${err.message}; still serving the previous model`;
+}
+
+export function send(target: Worker | NodeJS.Process, message: PrimaryMessage | WorkerMessage): void {
+  try {
+    if (target === process) process.send?.(message);
+    else (target as Worker).send(message);
+  } catch {
+    // The other side is already gone (stopping or crashed): nothing to deliver to.
+  }
+}
+
+export function sendAndWait(message: WorkerMessage): Promise<void> {
+  return new Promise((resolve) => {
+    if (!process.send || !process.connected) return resolve();
+    process.send(message, undefined, {}, () => resolve());
+  });
+}

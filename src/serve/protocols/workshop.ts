@@ -1,0 +1,79 @@
+/**
+ * The workshop protocol: GET /ping, /model-info, /model-info/reference; POST /predict (base64
+ * JSON), /predict-file (multipart) and /predict/batch, each answered with the workshop's body.
+ */
+import { Router } from 'express';
+import { ServeContext } from '../context';
+import { HttpError } from '../http-errors';
+import { decodeBase64Field, decodeImageField, decodeImageList, requireImageList } from '../inputs';
+import { jsonBody, multipartFile, named, objectBody, requireApiKey, shedWhenBusy } from '../middleware';
+import { ImagePrediction } from '../predictor';
+import { recordPrediction } from '../recording';
+
+export function workshopRoutes(context: ServeContext): Router {
+  const router = Router();
+  const auth = requireApiKey(context.apiKey);
+  const shed = shedWhenBusy(context.predictor);
+
+  router.get('/ping', named('ping'), (_req, res) => {
+    res.json({ status: 'healthy', model_loaded: context.repository.loaded });
+  });
+
+  router.get('/model-info', named('model-info'), (_req, res) => {
+    const { metadata } = context.repository.current;
+    res.json({
+      model_type: metadata.model_type,
+      num_classes: metadata.num_classes,
+      class_names: metadata.class_names,
+      test_accuracy: metadata.test_accuracy,
+      input_shape: metadata.input_shape,
+      version: metadata.version,
+      engine: context.engine.backend,
+      created_at: metadata.created_at,
+      model_name: context.modelName,
+      preprocessing: metadata.preprocessing,
+    });
+  });
+
+  router.get('/model-info/reference', named('model-info-reference'), (_req, res) => {
+    res.json(context.repository.current.metadata.reference);
+  });
+
+  router.post('/predict', named('predict'), auth, shed, jsonBody(), async (req, res) => {
+    const bytes = decodeBase64Field(objectBody(req).image_base64, 'image_base64');
+    const pixels = await decodeImageField(bytes, 'image_base64');
+    const prediction = await context.predictor.predict(pixels);
+    res.json(workshopBody(prediction, recordPrediction(context, res, prediction, bytes)));
+  });
+
+  router.post('/predict-file', named('predict-file'), auth, shed, multipartFile(), async (req, res) => {
+    if (!req.file) throw new HttpError(400, 'missing_file', 'multipart field "file" is required');
+    const bytes = req.file.buffer;
+    const pixels = await decodeImageField(bytes, 'file');
+    const prediction = await context.predictor.predict(pixels);
+    res.json(workshopBody(prediction, recordPrediction(context, res, prediction, bytes)));
+  });
+
+  router.post('/predict/batch', named('predict-batch'), auth, shed, jsonBody(), async (req, res) => {
+    // Every image is checked and the request's pixel budget summed before any decoding or model work.
+    const decoded = await decodeImageList(requireImageList(objectBody(req).images, 'images'), 'images');
+    const predictions = await context.predictor.predictAll(decoded.map((d) => d.pixels));
+    res.json({ predictions: predictions.map((p, i) => workshopBody(p, recordPrediction(context, res, p, decoded[i].bytes))) });
+  });
+
+  return router;
+}
+
+/** The workshop's response body for one image. */
+function workshopBody(prediction: ImagePrediction, latencyMs: number): object {
+  const classNames = prediction.model.classNames;
+  const allProbabilities: Record<string, number> = {};
+  classNames.forEach((name, i) => (allProbabilities[name] = prediction.probabilities[i]));
+  return {
+    predicted_class: classNames[prediction.classIndex],
+    confidence: prediction.confidence,
+    all_probabilities: allProbabilities,
+    model_version: prediction.model.version,
+    latency_ms: latencyMs,
+  };
+}

@@ -1,0 +1,89 @@
+/**
+ * The hard budget around decoding (src/preprocess/decode-pool.ts): worker decodes give exactly
+ * the in-process pixels, a decode over its deadline is stopped with image_decode_timeout and its
+ * worker replaced, and small checked PNG/JPEG never leave the calling thread.
+ */
+import { decodeImageToRgb32, ImageDecodeError } from '../src/preprocess';
+import { DecodePool, decodeImageBounded, FAST_PATH_MAX_BYTES, FAST_PATH_MAX_PIXELS } from '../src/preprocess/decode-pool';
+import { readImageHeader } from '../src/preprocess/image-header';
+import { validImages } from './helpers/hostile-images';
+
+describe('bounded decoding', () => {
+  let large: Awaited<ReturnType<typeof validImages>>;
+  beforeAll(async () => {
+    large = await validImages(300, 200);
+  });
+
+  it('decodes every format in a worker to the same pixels as in this thread', async () => {
+    const pool = new DecodePool(2, { timeoutMs: 60_000, heapMb: 256 });
+    try {
+      for (const bytes of Object.values(large)) {
+        const inWorker = await pool.decode(bytes, readImageHeader(bytes));
+        expect(Buffer.from(inWorker).equals(Buffer.from(await decodeImageToRgb32(bytes)))).toBe(true);
+      }
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('stops a decode that overruns its deadline, answers image_decode_timeout, and replaces the worker', async () => {
+    // 1 ms: less than a worker needs to start, so the deadline always fires first.
+    const pool = new DecodePool(1, { timeoutMs: 1, heapMb: 256 });
+    try {
+      const error = await pool.decode(large.tiff, readImageHeader(large.tiff)).catch((err: unknown) => err);
+      expect(error).toBeInstanceOf(ImageDecodeError);
+      expect((error as ImageDecodeError).code).toBe('image_decode_timeout');
+      expect(pool.replaced).toBe(1);
+    } finally {
+      await pool.close();
+    }
+    // The next pool task gets a fresh worker (a generous deadline now).
+    const fresh = new DecodePool(1, { timeoutMs: 60_000, heapMb: 256 });
+    try {
+      expect((await fresh.decode(large.png, readImageHeader(large.png))).length).toBe(32 * 32 * 3);
+    } finally {
+      await fresh.close();
+    }
+  });
+
+  it('runs a queued task on a new worker after the one before it was terminated', async () => {
+    const pool = new DecodePool(1, { timeoutMs: 1, heapMb: 256 });
+    try {
+      const results = await Promise.allSettled([large.tiff, large.png].map((b) => pool.decode(b, readImageHeader(b))));
+      expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+      expect(pool.replaced).toBe(2);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('passes refusals from the worker back with their code', async () => {
+    const pool = new DecodePool(1, { timeoutMs: 60_000, heapMb: 256 });
+    try {
+      // A header that passed the checks but does not match the data: the decoder refuses it.
+      const lying = Buffer.from(large.bmp);
+      lying.writeUInt16LE(7, 28); // 7 bits per pixel
+      const error = await pool.decode(lying, { ...readImageHeader(large.bmp) }).catch((err: unknown) => err);
+      expect((error as ImageDecodeError).code).toBe('corrupt_image');
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('decodes small checked PNG/JPEG in this thread and the rest through the shared pool', async () => {
+    const small = await validImages(32, 32);
+    expect(small.png.length).toBeLessThan(FAST_PATH_MAX_BYTES);
+    expect(32 * 32).toBeLessThanOrEqual(FAST_PATH_MAX_PIXELS);
+    const spy = jest.spyOn(DecodePool.prototype, 'decode');
+    try {
+      await decodeImageBounded(small.png);
+      await decodeImageBounded(small.jpeg);
+      expect(spy).not.toHaveBeenCalled();
+      await decodeImageBounded(small.gif);
+      await decodeImageBounded(large.png);
+      expect(spy).toHaveBeenCalledTimes(2);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+});

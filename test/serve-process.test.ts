@@ -10,7 +10,6 @@ import * as path from 'node:path';
 import { encodePng } from '../src/preprocess';
 import { readPredictionLog } from '../src/serve';
 import { createModelFixture, syntheticImages } from './helpers/model-fixture';
-import { withoutTensorFlowLog } from './helpers/test-engine';
 
 const ROOT = path.resolve(__dirname, '..');
 
@@ -109,14 +108,14 @@ describe('mldeploy serve process', () => {
   it('exits 1 with one clear line when the model is missing or corrupt', async () => {
     const missing = runServe(['--model', path.join(workDir, 'nowhere'), '--workers', '1', '--port', '0']);
     expect(await missing.exited).toBe(1);
-    expect(withoutTensorFlowLog(missing.stderr()).trim()).toMatch(/^error: model path not found: .*nowhere$/);
+    expect(missing.stderr().trim()).toMatch(/^error: model path not found: .*nowhere$/);
 
     const corruptDir = path.join(workDir, 'corrupt');
     fs.cpSync(path.join(modelsDir, 'latest'), corruptDir, { recursive: true, dereference: true });
     fs.writeFileSync(path.join(corruptDir, 'model.json'), '{"not": "a model"');
     const corrupt = runServe(['--model', corruptDir, '--workers', '2', '--port', '0']);
     expect(await corrupt.exited).toBe(1);
-    expect(withoutTensorFlowLog(corrupt.stderr()).trim().split('\n')).toHaveLength(1);
-    expect(withoutTensorFlowLog(corrupt.stderr())).toMatch(/^error: cannot load the model in /);
+    expect(corrupt.stderr().trim().split('\n')).toHaveLength(1);
+    expect(corrupt.stderr()).toMatch(/^error: cannot load the model in /);
   });
 });

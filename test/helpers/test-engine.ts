@@ -27,14 +27,3 @@ export function expectedAutoEngine(): TestEngine {
       : 'wasm';
   return autoEngine;
 }
-
-/**
- * stderr without TensorFlow's own start-up log lines, which the TensorFlow 2.21 library of
- * tools/tfjs-node-from-wheel.sh writes before TF_CPP_MIN_LOG_LEVEL applies.
- */
-export function withoutTensorFlowLog(stderr: string): string {
-  return stderr
-    .split('\n')
-    .filter((line) => !/^(WARNING: All log messages before absl::InitializeLog\(\)|[IWE]\d{4} \d\d:\d\d:\d\d\.\d+\s+\d+ \S+:\d+\])/.test(line))
-    .join('\n');
-}

@@ -97,7 +97,7 @@ describe('auto with a tfjs-node that', () => {
     expect(result.info?.backend).toBe('wasm');
     expect(result.line).toContain('node: @tensorflow/tfjs-node is installed but its native binding is missing');
     expect(result.line).toContain('"allowScripts"');
-    expect(result.line).toContain('fix: npm rebuild @tensorflow/tfjs-node');
+    expect(result.line).toContain('fix: npm rebuild @tensorflow/tfjs-node (npm 11+: npm approve-scripts @tensorflow/tfjs-node first)');
     expect(noBinding.loads()).toBe(0);
   });
 

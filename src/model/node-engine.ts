@@ -80,8 +80,8 @@ export function explainLoadError(message: string): string {
 function missingBindingMessage(): string {
   return (
     `${TFJS_NODE_PACKAGE} is installed but its native binding is missing (its install script did not run: ` +
-    `npm runs dependency install scripts only when package.json "allowScripts" allows them, or not at all with --ignore-scripts); ` +
-    `fix: npm rebuild ${TFJS_NODE_PACKAGE}`
+    `npm 11+ runs a dependency's install script only when the project's package.json "allowScripts" lists it, and none with --ignore-scripts); ` +
+    `fix: npm rebuild ${TFJS_NODE_PACKAGE} (npm 11+: npm approve-scripts ${TFJS_NODE_PACKAGE} first)`
   );
 }
 

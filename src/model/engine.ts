@@ -70,6 +70,8 @@ async function activate(engine: EngineName, options: EngineOptions): Promise<voi
     // Optional dependency whose install may have failed or not run; probed before loading here.
     loadedNodeVersion = loadNodeEngine(options.node);
   } else if (engine === 'wasm') {
+    // Loaded only when chosen: importing it registers the backend.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
     require('@tensorflow/tfjs-backend-wasm');
     registerWasmTrainingKernels();
   }
@@ -95,6 +97,7 @@ function engineVersions(engine: EngineName): Record<string, string> {
 
 function packageVersion(name: string): string {
   try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
     return (require(`${name}/package.json`) as { version: string }).version;
   } catch {
     return 'unknown';

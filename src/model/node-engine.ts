@@ -64,6 +64,8 @@ export function loadNodeEngine(options: NodeEngineOptions = {}): string {
     if (probed.cache) writeCache(cacheFile, key, outcome);
   }
   if (!outcome.ok) throw new Error(outcome.reason);
+  // A path known only at run time, and loading it registers the 'tensorflow' backend.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
   require(packageDir);
   return version;
 }

@@ -57,13 +57,13 @@ export function loadNodeEngine(options: NodeEngineOptions = {}): string {
 
   const cacheFile = path.join(options.cacheDir ?? defaultCacheDir(env), PROBE_CACHE_FILE);
   const key = probeKey(packageDir, version, binding);
-  let outcome: ProbeOutcome | undefined = readCache(cacheFile)[key];
-  if (!outcome) {
+  const cached = readCache(cacheFile)[key];
+  if (cached && !cached.ok) throw new Error(`${cached.reason} (remembered in ${cacheFile}; delete it to probe again)`);
+  if (!cached) {
     const probed = probeInChild(packageDir, options.probeTimeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS);
-    outcome = { ok: probed.ok, reason: probed.reason };
-    if (probed.cache) writeCache(cacheFile, key, outcome);
+    if (probed.cache) writeCache(cacheFile, key, { ok: probed.ok, reason: probed.reason });
+    if (!probed.ok) throw new Error(probed.reason);
   }
-  if (!outcome.ok) throw new Error(outcome.reason);
   // A path known only at run time, and loading it registers the 'tensorflow' backend.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   require(packageDir);
@@ -154,6 +154,7 @@ try {
 } catch (err) { fail(err); }
 `;
 
+/** What a probe found; `cache: false` for failures of the probe itself (it could not start). */
 function probeInChild(packageDir: string, timeoutMs: number): ProbeOutcome & { cache: boolean } {
   const child = spawnSync(process.execPath, ['-e', PROBE_SCRIPT, packageDir], {
     encoding: 'utf8',
@@ -165,8 +166,8 @@ function probeInChild(packageDir: string, timeoutMs: number): ProbeOutcome & { c
   if (child.status === 0) return { ok: true, cache: true };
   const prefix = 'loading it in a child process';
   if (child.error && (child.error as NodeJS.ErrnoException).code === 'ETIMEDOUT') {
-    // Maybe just a busy machine: not cached, the next start probes again.
-    return { ok: false, reason: `${prefix} did not finish within ${timeoutMs / 1000} s`, cache: false };
+    // Cached too, or every start would wait the whole timeout (TensorFlow loads in about a second).
+    return { ok: false, reason: `${prefix} did not finish within ${timeoutMs / 1000} s`, cache: true };
   }
   if (child.error) return { ok: false, reason: `${prefix} failed: ${child.error.message}`, cache: false };
   if (child.signal) {

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { describeEngine, initEngine, parseBackendChoice } from '../src/model/engine';
 import { MldeployError, UsageError } from '../src/errors';
+import { explainLoadError } from '../src/model/node-engine';
 import { expectedAutoEngine } from './helpers/test-engine';
 
 describe('engine selection', () => {
@@ -34,5 +35,14 @@ describe('engine selection', () => {
     expect(parseBackendChoice('wasm')).toBe('wasm');
     expect(() => parseBackendChoice('gpu')).toThrow(UsageError);
     expect(() => parseBackendChoice('gpu')).toThrow(/auto, node, wasm, cpu/);
+  });
+
+  it("turns tfjs-node's own load errors into the reason and the fix", () => {
+    // tfjs-node 4.22's message when node-pre-gyp's binding path is empty (install script not run).
+    const missing =
+      'The Node.js native addon module (tfjs_binding.node) can not be found at path: /app/node_modules/@tensorflow/tfjs-node/lib/napi-v8/tfjs_binding.node. ';
+    expect(explainLoadError(missing)).toMatch(/^@tensorflow\/tfjs-node is installed but its native binding is missing .*fix: npm rebuild @tensorflow\/tfjs-node/);
+    expect(explainLoadError('(0 , util_1.isNullOrUndefined) is not a function')).toMatch(/does not run on Node .*use Node 20 or 22; tfjs#8609\)$/);
+    expect(explainLoadError('something else')).toBe('something else');
   });
 });

@@ -11,7 +11,7 @@ import { UsageError } from '../errors';
 import { createRandom } from '../util/random';
 import { PIXELS_PER_IMAGE, toInputTensor } from '../preprocess';
 import { buildModel, type ArchitectureName } from './architectures';
-import { initEngine, type BackendChoice, type EngineName } from './engine';
+import { initEngine, type BackendChoice } from './engine';
 import { NativeStep } from './native-step';
 import { DataParallelStep } from './parallel/data-parallel-step';
 import { crossEntropySum, dropoutMasks, hits, type Rng, type StepRunner } from './training-step';
@@ -67,12 +67,12 @@ export interface TrainResult {
 const EVAL_BATCH_SIZE = 256;
 
 /**
- * Data-parallel width: tfjs-node already runs each op on all cores, so one; the wasm and cpu
- * backends run one thread, so one worker per core (capped: each adds a model replica and a
- * weight broadcast per step).
+ * Data-parallel width on wasm and cpu, whose ops run on one thread: one worker per core, capped
+ * (each adds a model replica and a weight broadcast per step). tfjs-node needs none: it already
+ * runs each op on every core.
  */
-export function defaultWorkers(engine: EngineName): number {
-  return engine === 'node' ? 1 : Math.max(1, Math.min(availableParallelism(), 4));
+function defaultWorkers(): number {
+  return Math.max(1, Math.min(availableParallelism(), 4));
 }
 
 export async function trainClassifier(options: TrainOptions): Promise<TrainResult> {
@@ -91,7 +91,7 @@ export async function trainClassifier(options: TrainOptions): Promise<TrainResul
             seed: options.seed,
             backend: engine.backend,
             learningRate: options.learningRate,
-            workers: Math.min(options.workers ?? defaultWorkers(engine.backend), options.batchSize),
+            workers: Math.min(options.workers ?? defaultWorkers(), options.batchSize),
           });
   } catch (err) {
     model.dispose();

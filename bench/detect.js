@@ -13,7 +13,7 @@
  *
  * Options: --model DIR (default /work/trained/saved_models/latest), --data, --data-dir,
  * --pool N (images shifted per scenario, default 2000), --resamples N (per shift and size,
- * default 20), --clean-resamples N (default 200), --sizes 50,100,..., --seed N, --alpha A,
+ * default 20), --clean-resamples N (default 100), --sizes 50,100,..., --seed N, --alpha A,
  * --shifts a,b (only these), --json FILE (every figure).
  */
 require('../scripts/ts-register.js');
@@ -28,7 +28,7 @@ const { loadCifar10 } = require('../src/data/cifar10.ts');
 const { pickImages, sampleImages, shuffledOrder } = require('../src/data/sample.ts');
 const { applyShift, CIFAR10C_SHIFTS, SHIFT_NAMES } = require('../src/data/corruptions/index.ts');
 const { batchImageStats, IMAGE_SIGNALS } = require('../src/preprocess/image-stats.ts');
-const { detectShift } = require('../src/drift/detect/shift.ts');
+const { decideShift, runShiftTests } = require('../src/drift/detect/shift.ts');
 const { estimateAccuracy, ESTIMATORS, DEFAULT_ESTIMATOR } = require('../src/drift/estimate/estimators.ts');
 const { psiCategorical, psiContinuous, PSI_THRESHOLDS } = require('../src/drift/stats.ts');
 const { argmax } = require('../src/model/calibration.ts');
@@ -40,7 +40,7 @@ const { values: args } = parseArgs({
     'data-dir': { type: 'string', default: '/work/trained/data' },
     pool: { type: 'string', default: '2000' },
     resamples: { type: 'string', default: '20' },
-    'clean-resamples': { type: 'string', default: '200' },
+    'clean-resamples': { type: 'string', default: '100' },
     sizes: { type: 'string', default: '50,100,200,500,1000' },
     seed: { type: 'string', default: '1' },
     alpha: { type: 'string', default: '0.05' },
@@ -107,8 +107,9 @@ function detectionRates(reference, signals, count, streamSeed, freshReferenceSiz
       const indices = Array.from(order.subarray(0, size));
       const current = subsample(signals, indices);
       const against = reference ?? subsample(signals, Array.from(order.subarray(size, size + freshReferenceSize)));
-      if (detectShift(against, current, { alpha }).detected) hits.default += 1;
-      if (detectShift(against, current, { alpha, detector: 'bbsd' }).detected) hits.bbsd += 1;
+      const tests = runShiftTests(against, current);
+      if (decideShift(tests, size, against.probabilities.length, { alpha }).detected) hits.default += 1;
+      if (decideShift(tests, size, against.probabilities.length, { alpha, detector: 'bbsd' }).detected) hits.bbsd += 1;
       if (psiMax(against, current) > PSI_THRESHOLDS.significant) hits.psi += 1;
     }
     rates[size] = { default: hits.default / count, bbsd: hits.bbsd / count, psi: hits.psi / count };
@@ -163,7 +164,7 @@ async function main() {
 }
 
 function printDetection(results) {
-  log(`\n(1) detection rate at alpha ${alpha}: default (BBSD + chi-square + input KS, Bonferroni) / plain BBSD / psi>0.2`);
+  log(`\n(1) detection rate at alpha ${alpha}: default (BBSD + chi-square + input KS, weighted Bonferroni) / plain BBSD / psi>0.2`);
   log(`${'shift'.padEnd(24)}${sizes.map((s) => `n=${s}`.padStart(20)).join('')}`);
   const row = (name, rates) => log(`${name.padEnd(24)}${sizes.map((s) => (rates[s] ? `${pct(rates[s].default)}${pct(rates[s].bbsd)}${pct(rates[s].psi)}` : '-').padStart(20)).join('')}`);
   row('clean, fresh reference', results.clean_fresh_reference);

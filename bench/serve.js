@@ -115,17 +115,27 @@ async function main() {
   const bodies = await requestBodies();
   const backends = args.backend ? args.backend.split(',') : [undefined];
   const runs = new Map(backends.map((b) => [b, []]));
+  /** Engines whose server would not start here (e.g. tfjs-node not installed), with why. */
+  const unavailable = new Map();
   try {
     for (let round = 0; round < Number(args.rounds); round++) {
       for (const backend of round % 2 ? [...backends].reverse() : backends) {
+        if (unavailable.has(backend)) continue;
         log(`--- round ${round + 1}${backend ? `, --backend ${backend}` : ''}`);
-        runs.get(backend).push(await measure(modelPath, bodies, backend));
+        try {
+          runs.get(backend).push(await measure(modelPath, bodies, backend));
+        } catch (err) {
+          if (backends.length === 1 || !/before it was ready/.test(err.message)) throw err;
+          unavailable.set(backend, err.message);
+          log(`--backend ${backend}: not available here (${err.message}); skipped`);
+        }
       }
     }
   } finally {
     removeTempDirs();
   }
-  const summary = backends.map((backend) => {
+  for (const [backend, why] of unavailable) log(`${backend}: not measured (${why})`);
+  const summary = backends.filter((b) => !unavailable.has(b)).map((backend) => {
     const r = runs.get(backend);
     return { backend, reqPerS: median(r.map((x) => x.reqPerS)), p50: median(r.map((x) => x.p50)), p99: median(r.map((x) => x.p99)), cpuMs: median(r.map((x) => x.cpuMs)) };
   });

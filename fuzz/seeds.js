@@ -18,6 +18,7 @@ async function seedCorpus() {
     hostile.SELF_LOOP_TIFF,
     hostile.HUGE_COUNT_TIFF,
     hostile.HUGE_FRAME_GIF,
+    hostile.lzwCycleGif(),
     hostile.truncatedJpeg(cifar.jpeg),
     hostile.jpegCutInScan(cifar.jpeg),
   ];

@@ -40,7 +40,8 @@ function main() {
     // The README is the package's front door and links into docs/: those pages ship with it.
     const shipped = new Set(packed[0].files.map((file) => file.path));
     const readme = fs.readFileSync(path.join(repo, 'README.md'), 'utf8');
-    const missing = [...readme.matchAll(/\]\((docs\/[^)#\s]+)/g)].map((m) => m[1]).filter((page) => !shipped.has(page));
+    const linked = new Set([...readme.matchAll(/\]\((docs\/[^)#\s]+)/g)].map((m) => m[1]));
+    const missing = [...linked].filter((page) => !shipped.has(page));
     if (missing.length > 0) throw new Error(`README links pages the package does not ship: ${missing.join(', ')}`);
     const app = path.join(work, 'app');
     fs.mkdirSync(app);

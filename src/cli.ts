@@ -4,6 +4,7 @@ import { registerTrain } from './commands/train';
 import { registerServe } from './commands/serve';
 import { registerDrift } from './commands/drift';
 import { registerExport } from './commands/export';
+import { registerMonitor } from './commands/monitor';
 import { stderrColours } from './commands/output';
 
 // package.json lies outside the compiled tree (rootDir src), so it is read when the CLI starts.
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
   registerServe(program);
   registerDrift(program);
   registerExport(program);
+  registerMonitor(program);
   return program;
 }
 

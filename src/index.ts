@@ -10,5 +10,6 @@ export type { EngineInfo, BackendChoice } from './model/engine';
 export { startServer, readPredictionLog } from './serve';
 export type { StartServerOptions, RunningServer, PredictionRecord } from './serve';
 export { runDrift } from './drift/runner';
+export { writeDriftOutputs } from './report/drift-outputs';
 export { decodeImageToRgb32, toInputTensor, PREPROCESSING } from './preprocess';
 export { MldeployError, UsageError, DataError, ModelError } from './errors';

@@ -4,6 +4,7 @@
  * container is refused with its code before a decoder allocates anything.
  */
 import { deflateSync } from 'node:zlib';
+import sharp from 'sharp';
 import { decodeImageToRgb32, ImageDecodeError } from '../src/preprocess';
 import { readImageHeader } from '../src/preprocess/image-header';
 import { MAX_JPEG_SCANS } from '../src/preprocess/jpeg-header';
@@ -11,13 +12,23 @@ import {
   HUGE_COUNT_TIFF,
   HUGE_FRAME_GIF,
   jpegCutInScan,
-  pngChunk,
+  lzwCycleGif,
   SELF_LOOP_TIFF,
   truncatedJpeg,
   tiffWithTags,
   validImages,
 } from './helpers/hostile-images';
-import { handMadePng } from './helpers/png';
+import { handMadePng, pngChunk } from './helpers/png';
+
+async function decodeRefusal(bytes: Uint8Array): Promise<string> {
+  const err = await decodeImageToRgb32(bytes).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(ImageDecodeError);
+  expect((err as ImageDecodeError).code).toBe('corrupt_image');
+  return (err as Error).message;
+}
 
 function refusal(bytes: Uint8Array): { code: string; message: string } {
   try {
@@ -51,12 +62,35 @@ describe('image headers', () => {
     expect(refusal(noData).message).toMatch(/no image data/);
   });
 
-  it('refuses an interlaced PNG whose data inflates far past its declared size (pngjs does not cap it)', () => {
-    const png = handMadePng(32, 32, 2, new Uint8Array(32 * 32 * 3));
-    const header = Buffer.from(png.subarray(16, 29));
-    header[12] = 1; // Adam7
-    const bomb = Buffer.concat([png.subarray(0, 8), pngChunk('IHDR', header), pngChunk('IDAT', deflateSync(Buffer.alloc(8 << 20))), pngChunk('IEND', Buffer.alloc(0))]);
-    expect(refusal(bomb).message).toMatch(/interlaced PNG data does not inflate/);
+  it('refuses PNG image data that is cut short, has fewer rows, or inflates far past its size (interlaced: pngjs has no cap)', async () => {
+    const rowBytes = 32 * 3 + 1;
+    const rows = Buffer.alloc(rowBytes * 32, 9);
+    for (let y = 0; y < 32; y++) rows[y * rowBytes] = 0; // filter: none
+    const withData = (data: Buffer, interlace = 0) => {
+      const header = Buffer.from(handMadePng(32, 32, 2, new Uint8Array(3)).subarray(16, 29));
+      header[12] = interlace;
+      return Buffer.concat([valid.png.subarray(0, 8), pngChunk('IHDR', header), pngChunk('IDAT', data), pngChunk('IEND', Buffer.alloc(0))]);
+    };
+    expect((await decodeImageToRgb32(withData(deflateSync(rows)))).length).toBe(32 * 32 * 3);
+    const stream = deflateSync(rows);
+    expect(await decodeRefusal(withData(stream.subarray(0, stream.length - 3)))).toMatch(/does not inflate to its 3104 bytes \(unexpected end of file\)/);
+    expect(await decodeRefusal(withData(deflateSync(rows.subarray(0, rowBytes * 16))))).toMatch(/inflates to 1552 bytes, its rows need 3104/);
+    expect(await decodeRefusal(withData(deflateSync(Buffer.alloc(8 << 20)), 1))).toMatch(/does not inflate to its \d+ bytes/);
+  });
+
+  it('accepts interlaced, palette, 16-bit and 1-bit PNGs (the data check counts their rows right)', async () => {
+    for (const [width, height] of [[1, 1], [33, 17], [100, 7]]) {
+      const raw = sharp(Buffer.alloc(width * height * 4).map((_, i) => (i * 37) & 255), { raw: { width, height, channels: 4 } });
+      for (const png of [
+        await raw.clone().png({ progressive: true }).toBuffer(),
+        await raw.clone().png({ palette: true, progressive: true }).toBuffer(),
+        await raw.clone().toColourspace('grey16').png().toBuffer(),
+        await raw.clone().removeAlpha().toColourspace('rgb16').png({ progressive: true }).toBuffer(),
+        await raw.clone().greyscale().png({ palette: true, colours: 2 }).toBuffer(),
+      ]) {
+        expect((await decodeImageToRgb32(png)).length).toBe(32 * 32 * 3);
+      }
+    }
   });
 
   it('refuses JPEGs without EOI, without a scan, or with less scan data than their blocks need', () => {
@@ -100,6 +134,16 @@ describe('image headers', () => {
     expect(refusal(valid.gif.subarray(0, valid.gif.length - 1)).message).toMatch(/before its trailer/);
     const secondFrameHuge = Buffer.concat([valid.gif.subarray(0, valid.gif.length - 1), HUGE_FRAME_GIF.subarray(13)]);
     expect(refusal(secondFrameHuge).message).toMatch(/GIF frame 1 dimensions 46340x46340/);
+  });
+
+  it('refuses a GIF whose LZW codes name a table entry before it exists (omggif loops forever on it)', async () => {
+    expect(refusal(lzwCycleGif()).message).toMatch(/LZW code past its table/);
+    // GIFs from another encoder (libvips/cgif), small and large, still pass the code check.
+    for (const [width, height] of [[1, 1], [7, 3], [300, 200]]) {
+      const raw = Buffer.alloc(width * height * 3).map((_, i) => (i * 53) & 255);
+      const gif = await sharp(raw, { raw: { width, height, channels: 3 } }).gif().toBuffer();
+      expect((await decodeImageToRgb32(gif)).length).toBe(32 * 32 * 3);
+    }
   });
 
   it('refuses BMPs whose pixel rows are not all in the file, or that declare a huge size', () => {

@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { MAX_REQUEST_PIXELS } from '../src/serve/inputs';
 import { createModelFixture } from './helpers/model-fixture';
-import { HUGE_COUNT_TIFF, HUGE_FRAME_GIF, oneBitPng, SELF_LOOP_TIFF, truncatedJpeg, validImages } from './helpers/hostile-images';
+import { HUGE_COUNT_TIFF, HUGE_FRAME_GIF, lzwCycleGif, oneBitPng, SELF_LOOP_TIFF, truncatedJpeg, validImages } from './helpers/hostile-images';
 
 const ROOT = path.resolve(__dirname, '..');
 /** Guards against a hung server: a request not answered by then fails the test instead of hanging it. */
@@ -86,6 +86,12 @@ describe('hostile images against a serve process', () => {
   it('refuses a GIF whose frame descriptor claims 46,340 x 46,340 on a 1x1 screen', async () => {
     const reply = await upload(HUGE_FRAME_GIF, 'frame.gif');
     expect(reply).toEqual({ status: 413, body: { error: { code: 'image_too_large', message: expect.stringContaining('GIF frame 0 dimensions 46340x46340') } } });
+    await expectServing();
+  });
+
+  it('refuses a GIF whose LZW table would loop the decoder forever (found by test:fuzz)', async () => {
+    const reply = await upload(lzwCycleGif(), 'cycle.gif');
+    expect(reply).toEqual({ status: 400, body: { error: { code: 'corrupt_image', message: expect.stringContaining('LZW code past its table') } } });
     await expectServing();
   });
 

@@ -4,6 +4,7 @@
  * files agree with each other (ports, paths, names, timeouts).
  */
 import { Copy, DockerfileParser } from 'dockerfile-ast';
+import * as grafanaSchema from '@grafana/schema';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { spawnSync } from 'node:child_process';
@@ -216,7 +217,8 @@ describe('docker compose', () => {
     const dashboardMount = compose.services.grafana.volumes.find((v: string) => v.startsWith('./grafana/dashboards:'));
     expect(dashboardMount.split(':')[1]).toBe(providers.providers[0].options.path);
     expect(compose.services.grafana.volumes).toContain('./grafana/provisioning:/etc/grafana/provisioning:ro');
-    const uids = new Set(dashboard.panels.flatMap((p: any) => [p.datasource.uid, ...p.targets.map((t: any) => t.datasource.uid)]));
+    const queried = dashboard.panels.filter((p: any) => p.type !== 'row');
+    const uids = new Set([...queried, dashboard.templating.list[0]].flatMap((p: any) => [p.datasource.uid, ...(p.targets ?? []).map((t: any) => t.datasource.uid)]));
     expect([...uids]).toEqual([source.uid]);
   });
 
@@ -314,12 +316,40 @@ describe('GitHub Actions example', () => {
 describe('Grafana dashboard', () => {
   const dashboard = JSON.parse(readText(repoPath('deploy/compose/grafana/dashboards/mldeploy.json')));
 
+  // JSON cannot name a string enum member (ThresholdsMode.Absolute): its value is accepted, no other string.
+  const notEnumMember = (diagnostic: string) => {
+    const m = /Type '"([^"]+)"' is not assignable to type '(\w+)'\.$/.exec(diagnostic);
+    const members = m && (grafanaSchema as Record<string, unknown>)[m[2]];
+    return !(members && typeof members === 'object' && Object.values(members).includes(m[1]));
+  };
+  const dashboardTypeErrors = (value: unknown) =>
+    typeErrorsOfLiterals("import type { Dashboard } from '@grafana/schema';", [{ type: 'Dashboard', value }]).filter(notEnumMember);
+
   it('type-checks against the Dashboard type of @grafana/schema, which rejects a broken copy', () => {
-    const imports = "import type { Dashboard } from '@grafana/schema';";
-    expect(typeErrorsOfLiterals(imports, [{ type: 'Dashboard', value: dashboard }])).toEqual([]);
+    expect(dashboardTypeErrors(dashboard)).toEqual([]);
     const broken = structuredClone(dashboard);
     broken.panels[0].gridPos = { x: 0, y: 0, width: 12 };
-    expect(typeErrorsOfLiterals(imports, [{ type: 'Dashboard', value: broken }]).join('\n')).toMatch(/'"width"' does not exist in type 'GridPos'/);
+    broken.panels.find((p: any) => p.fieldConfig?.defaults?.thresholds).fieldConfig.defaults.thresholds.mode = 'absolut';
+    const errors = dashboardTypeErrors(broken).join('\n');
+    expect(errors).toMatch(/'"width"' does not exist in type 'GridPos'/);
+    expect(errors).toMatch(/Type '"absolut"' is not assignable to type 'ThresholdsMode'/);
+  });
+
+  it('has a model-health row (drift, drift tests, estimated accuracy, class mix) filtered by a version variable', () => {
+    const row = dashboard.panels.findIndex((p: any) => p.type === 'row' && /^Model health/.test(p.title));
+    expect(row).toBeGreaterThan(0);
+    const health = dashboard.panels.slice(row + 1);
+    const exprs = health.flatMap((p: any) => p.targets.map((t: any) => t.expr)).join('\n');
+    for (const metric of ['mldeploy_drift_detected', 'mldeploy_drift_p_value', 'mldeploy_estimated_accuracy', 'mldeploy_monitor_window_samples', 'mldeploy_predictions_total', 'ALERTS']) {
+      expect(exprs).toContain(metric);
+    }
+    expect(health.map((p: any) => p.title)).toEqual(expect.arrayContaining(['Drift', 'Drift test p-values', 'Estimated accuracy over time', 'Class mix']));
+    const [variable] = dashboard.templating.list;
+    expect(variable).toMatchObject({ name: 'version', type: 'query', includeAll: true, multi: true });
+    expect(variable.query.query).toBe('label_values(mldeploy_model_info, version)');
+    // Every monitor gauge query and the model table follow the variable.
+    for (const expr of exprs.split('\n').filter((e: string) => /mldeploy_(drift|estimated|monitor)/.test(e))) expect(expr).toContain('{model_version=~"$version"}');
+    expect(dashboard.panels.find((p: any) => p.title === 'Model version').targets[0].expr).toContain('{version=~"$version"}');
   });
 
   it('has throughput, p50/p95/p99 latency, error rate, predictions by class and confidence panels', () => {

@@ -1,14 +1,14 @@
 /**
- * The Grafana dashboard queries metrics that a real `mldeploy serve` exports: a server on a
- * fixture model answers a few requests, and every metric and label the dashboard's PromQL
- * names must appear in its /metrics text.
+ * The Grafana dashboard and the Prometheus alert rules query metrics that a real `mldeploy serve`
+ * exports: a server on a fixture model answers a few requests, and every metric and label their
+ * PromQL names must appear in its /metrics text.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import request from 'supertest';
 import { RunningServer, startServer } from '../src/serve';
-import { readText, repoPath } from './helpers/deploy-validators';
+import { parseYamlFile, readText, repoPath } from './helpers/deploy-validators';
 import { createModelFixture } from './helpers/model-fixture';
 import { handMadePng } from './helpers/png';
 
@@ -34,11 +34,24 @@ describe('Grafana dashboard queries against a live /metrics', () => {
   });
 
   const dashboard = JSON.parse(readText(repoPath('deploy/compose/grafana/dashboards/mldeploy.json')));
-  const exprs: string[] = dashboard.panels.flatMap((p: any) => p.targets.map((t: any) => t.expr));
-  const metricNames = [...new Set(exprs.flatMap((e) => e.match(/\b(mldeploy|process)_[a-z_]+/g) ?? []))].sort();
+  const exprs: string[] = dashboard.panels.flatMap((p: any) => (p.targets ?? []).map((t: any) => t.expr));
+  const alerts = parseYamlFile(repoPath('deploy/prometheus/alerts.yml'));
+  const alertExprs: string[] = alerts.groups.flatMap((g: any) => g.rules.map((r: any) => r.expr));
+  const namesIn = (list: string[]) => list.flatMap((e) => e.match(/\b(mldeploy|process)_[a-z_]+/g) ?? []);
+  const metricNames = [...new Set([...namesIn(exprs), ...namesIn(alertExprs)])].sort();
 
-  it('the dashboard queries mldeploy and process metrics', () => {
-    expect(metricNames).toEqual(expect.arrayContaining(['mldeploy_http_requests_total', 'mldeploy_predictions_total', 'process_cpu_seconds_total']));
+  it('the dashboard and the alert rules query mldeploy and process metrics, the monitor gauges among them', () => {
+    expect(metricNames).toEqual(
+      expect.arrayContaining([
+        'mldeploy_http_requests_total',
+        'mldeploy_predictions_total',
+        'process_cpu_seconds_total',
+        'mldeploy_drift_detected',
+        'mldeploy_drift_p_value',
+        'mldeploy_estimated_accuracy',
+        'mldeploy_monitor_window_samples',
+      ]),
+    );
   });
 
   it.each(metricNames)('%s is exported by serve', (name) => {
@@ -56,7 +69,11 @@ describe('Grafana dashboard queries against a live /metrics', () => {
     expect(metricsText).toMatch(/^mldeploy_predictions_total\{class="[a-z]+"\} 1$/m);
     expect(metricsText).toMatch(/^mldeploy_prediction_confidence_bucket\{le="[^"]+"\}/m);
     expect(metricsText).toMatch(/^mldeploy_model_info\{(?=[^}]*version=)(?=[^}]*model_type=)(?=[^}]*engine=)[^}]*\} 1$/m);
-    const groupings = exprs.flatMap((e) => [...e.matchAll(/by \(([^)]+)\)/g)].flatMap((m) => m[1].split(/,\s*/)));
-    expect([...new Set(groupings)].sort()).toEqual(['class', 'engine', 'le', 'model_type', 'result', 'route', 'version']);
+    expect(metricsText).toMatch(/^mldeploy_monitor_window_samples\{model_version="[^"]+"\} 1$/m);
+    const groupings = [...exprs, ...alertExprs].flatMap((e) => [...e.matchAll(/(?:by|on|ignoring) \(([^)]*)\)/g)].flatMap((m) => m[1].split(/,\s*/).filter(Boolean)));
+    expect([...new Set(groupings)].sort()).toEqual(['class', 'engine', 'le', 'method', 'model_type', 'model_version', 'result', 'route', 'signal', 'test', 'version']);
+    // The labels the monitor gauges carry once a window is tested (their HELP/TYPE lines are always there).
+    const help = (name: string) => metricsText.match(new RegExp(`^# HELP ${name} .*$`, 'm'))?.[0];
+    for (const name of ['mldeploy_drift_detected', 'mldeploy_drift_p_value', 'mldeploy_estimated_accuracy']) expect(help(name)).toBeDefined();
   });
 });

@@ -8,7 +8,7 @@
  *   ks_2samp(ref[:, k], cur[:, k]); chi2_contingency([bincount(ref.argmax(1)), bincount(cur.argmax(1))])
  *   brightness: ref (i * 37) % 101 for i < 60, cur (i * 37) % 101 + 30 for i < 25; ks_2samp
  */
-import { detectShift, type Signals } from '../src/drift/detect/shift';
+import { decideShift, detectShift, runShiftTests, type Signals } from '../src/drift/detect/shift';
 
 function rows(n: number, shift: number): number[][] {
   return Array.from({ length: n }, (_, i) => {
@@ -34,7 +34,7 @@ const SCIPY = {
 };
 
 describe('detectShift', () => {
-  it('lists every test with the statistic and p-value scipy gives, Bonferroni-corrected over all of them', () => {
+  it('lists every test with the statistic and p-value scipy gives, corrected by its share of alpha', () => {
     const result = detectShift(reference, current);
     expect(result).toMatchObject({ detector: 'default', detected: true, alpha: 0.05, reference_size: 60, current_size: 25 });
     expect(result.tests.map((t) => t.signal)).toEqual(['probability[0]', 'probability[1]', 'probability[2]', 'predicted_class', 'brightness']);
@@ -42,7 +42,8 @@ describe('detectShift', () => {
       expect(result.tests[k]).toMatchObject({ family: 'softmax', test: 'ks' });
       expect(result.tests[k].statistic).toBeCloseTo(statistic, 12);
       expect(result.tests[k].p_value / p).toBeCloseTo(1, 8);
-      expect(result.tests[k].corrected_p_value / (5 * p)).toBeCloseTo(1, 8);
+      // The three softmax tests share 90 % of alpha.
+      expect(result.tests[k].corrected_p_value / (p / 0.3)).toBeCloseTo(1, 8);
     });
     const [chi, brightness] = result.tests.slice(3);
     expect(chi).toMatchObject({ family: 'predicted_class', test: 'chi_square', detected: true });
@@ -51,18 +52,23 @@ describe('detectShift', () => {
     expect(brightness).toMatchObject({ family: 'input', test: 'ks' });
     expect(brightness.statistic).toBeCloseTo(SCIPY.brightness[0], 12);
     expect(brightness.p_value).toBeCloseTo(SCIPY.brightness[1], 10);
-    // Below 0.05 alone, but not after the correction for five tests.
-    expect(brightness.corrected_p_value).toBeCloseTo(5 * SCIPY.brightness[1], 10);
+    // The chi-square and the input test share the other 10 %: below 0.05 alone, not after the correction.
+    expect(brightness.corrected_p_value).toBeCloseTo(SCIPY.brightness[1] / 0.05, 10);
     expect(brightness.detected).toBe(false);
-    expect(result.p_value).toBeCloseTo(5 * SCIPY.chi2[1], 12);
+    expect(chi.corrected_p_value / (SCIPY.chi2[1] / 0.05)).toBeCloseTo(1, 8);
+    expect(result.p_value).toBe(chi.corrected_p_value);
   });
 
   it('plain BBSD corrects over the softmax dimensions only, and the default can detect what it misses', () => {
-    const bbsd = detectShift(reference, current, { detector: 'bbsd', alpha: 1e-5 });
+    const bbsd = detectShift(reference, current, { detector: 'bbsd', alpha: 1e-4 });
     expect(bbsd.tests.map((t) => t.family)).toEqual(['softmax', 'softmax', 'softmax']);
     expect(bbsd.p_value / (3 * SCIPY.ks[1][1])).toBeCloseTo(1, 8);
     expect(bbsd.detected).toBe(false);
-    expect(detectShift(reference, current, { alpha: 1e-5 }).detected).toBe(true);
+    expect(detectShift(reference, current, { alpha: 1e-4 }).detected).toBe(true);
+    // decideShift gives both decisions from one set of tests, as detectShift does.
+    const raw = runShiftTests(reference, current);
+    expect(decideShift(raw, 25, 60, { detector: 'bbsd', alpha: 1e-4 })).toEqual(bbsd);
+    expect(decideShift(raw, 25, 60)).toEqual(detectShift(reference, current));
   });
 
   it('finds nothing between a sample and itself, and skips input signals one side lacks', () => {

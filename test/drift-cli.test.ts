@@ -108,4 +108,26 @@ describe('validateDriftOptions', () => {
   it('lets --reference model run without clean', () => {
     expect(() => validateDriftOptions({ ...base, scenarios: ['noisy'], reference: 'model', failOn: [] })).not.toThrow();
   });
+
+  it('plans the CIFAR-10-C and Failing Loudly shifts as CIFAR-10 transforms, and rules scoped to them', () => {
+    const names = ['clean', 'gaussian_noise:3', 'contrast:5', 'noise_std10:50%', 'transform:large', 'knockout_class0:100%'];
+    const plan = validateDriftOptions({ ...base, scenarios: names, customScenarios: [], failOn: ['drift_detected', 'contrast:5:p_value<0.01'] });
+    expect(plan.scenarios).toEqual(names.map((name) => ({ name, kind: 'transform' })));
+    expect(plan.rules.map((r) => [r.scenario, r.metric])).toEqual([[null, 'drift_detected'], ['contrast:5', 'p_value']]);
+    expect(plan.alpha).toBe(0.05);
+  });
+
+  it.each([
+    ['gaussian_noise:6', /unknown scenario "gaussian_noise:6" in --scenarios.*CIFAR-10-C corruptions <corruption>:<1-5>/],
+    ['contrast:0', /unknown scenario "contrast:0"/],
+    ['noise_std10:40%', /unknown scenario "noise_std10:40%"/],
+    ['transform:huge', /unknown scenario "transform:huge"/],
+  ])('refuses the shift name %j (exit 2 before anything is loaded)', (name, message) => {
+    expect(() => validateDriftOptions({ ...base, scenarios: ['clean', name], customScenarios: [], failOn: [] })).toThrow(message);
+  });
+
+  it('takes --alpha in (0, 1) only', () => {
+    expect(validateDriftOptions({ ...base, alpha: 0.01 }).alpha).toBe(0.01);
+    for (const alpha of [0, 1, -0.1, Number.NaN]) expect(() => validateDriftOptions({ ...base, alpha })).toThrow(/--alpha must be between 0 and 1/);
+  });
 });

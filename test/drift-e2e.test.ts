@@ -7,7 +7,7 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { parseDriftResult } from '../src/drift/result';
+import { DRIFT_RESULT_SCHEMA_VERSION, parseDriftResult } from '../src/drift/result';
 import { runDrift } from '../src/drift/runner';
 import { encodePng } from '../src/preprocess';
 import { readPredictionLog, RunningServer, startServer } from '../src/serve';
@@ -60,7 +60,7 @@ describe('mldeploy drift --url (in-process server)', () => {
     for (const file of [json, text, html, png]) expect(existsSync(file)).toBe(true);
 
     const result = parseDriftResult(JSON.parse(readFileSync(json, 'utf8')));
-    expect(result.schema_version).toBe(1);
+    expect(result.schema_version).toBe(DRIFT_RESULT_SCHEMA_VERSION);
     expect(result.target).toMatchObject({ url: server.url, mode: 'url', model_version: server.version });
     expect(result.scenarios.map((s) => s.name)).toEqual(['clean', 'noisy', 'very_noisy', 'cifar100']);
     const [clean, noisy, veryNoisy, c100] = result.scenarios;

@@ -81,7 +81,7 @@ async function fakeTarget(answer: (n: number) => 'ok' | 'bad' | 'die' | 'slow'):
       case 'bad':
         return json(res, 400, { error: { code: 'invalid_image', message: 'no' } });
       case 'slow':
-        return setTimeout(() => json(res, 200, prediction), 300);
+        return setTimeout(() => json(res, 200, prediction), 500);
       case 'die':
         return void server.close();
     }
@@ -164,17 +164,17 @@ describe('a run that stops early', () => {
   });
 
   it('at --deadline: reports what was measured, marked incomplete, exit 1', async () => {
-    // 300 ms per request, one at a time: the two scenarios would need 12 s.
+    // 500 ms per request, one at a time: the two scenarios would need 20 s.
     const target = await fakeTarget(() => 'slow');
     const run = await runCli([
       'drift', '--url', target.url, '--samples', '20', '--scenarios', 'clean,noisy', '--data', cifar10, '--concurrency', '1',
-      '--deadline', '1.5', ...outputArgs('deadline'),
+      '--deadline', '3', ...outputArgs('deadline'),
     ]);
     expect(run.code).toBe(1);
     const { result } = reportsOf('deadline');
-    expect(result.config.deadline_s).toBe(1.5);
+    expect(result.config.deadline_s).toBe(3);
     expect(result.complete).toBe(false);
-    expect(result.incomplete_reason).toMatch(/^stopped in scenario clean: --deadline 1.5 s reached after \d+ of 20 images; not replayed: noisy$/);
+    expect(result.incomplete_reason).toMatch(/^stopped in scenario clean: --deadline 3 s reached after \d+ of 20 images; not replayed: noisy$/);
     expect(result.scenarios[0].requests.unsent).toBeGreaterThan(0);
     expect(result.scenarios[0].requests.failed).toBe(0);
   });

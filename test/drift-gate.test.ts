@@ -2,20 +2,20 @@
 import { describeGateFailure, gateOf, type GateContext } from '../src/drift/gate';
 import type { ScenarioResult } from '../src/drift/result';
 import { parseRule } from '../src/drift/rules';
-import { scenarioResult } from './helpers/drift-results';
+import { driftOf, scenarioResult } from './helpers/drift-results';
 
 /** Answered, with a small drift against the reference. */
 function scenario(name: string, overrides: Partial<ScenarioResult> = {}): ScenarioResult {
   return scenarioResult(name, {
     accuracy_drop: 0.05,
-    drift: {
+    drift: driftOf({
       psi: { confidence: 0.05, class: 0.01 },
       psi_max: 0.05,
       psi_max_signal: 'confidence',
       verdict: 'none',
       ks: { confidence: { statistic: 0.1, p_value: 0.9 } },
       chi2: { statistic: 1, p_value: 0.9, dof: 1 },
-    },
+    }),
     ...overrides,
   });
 }

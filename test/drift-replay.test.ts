@@ -48,15 +48,14 @@ describe('replayImages', () => {
   });
 
   it('keeps exactly --concurrency requests in flight', async () => {
-    let inFlight = 0;
     let maxInFlight = 0;
+    const held: http.ServerResponse[] = [];
+    // Answers nothing until 4 requests wait (fewer in flight would stall and time out), then, after
+    // a moment in which a 5th would show up, all of them.
     const server = await start((_req, _body, res) => {
-      inFlight += 1;
-      maxInFlight = Math.max(maxInFlight, inFlight);
-      setTimeout(() => {
-        inFlight -= 1;
-        json(res, 200, { predicted_class: 'cat', confidence: 0.9 });
-      }, 20);
+      held.push(res);
+      maxInFlight = Math.max(maxInFlight, held.length);
+      if (held.length === 4) setTimeout(() => held.splice(0).forEach((r) => json(r, 200, { predicted_class: 'cat', confidence: 0.9 })), 20);
     });
     const client = new PredictClient({ url: server.url, timeoutMs: 2000, retries: 0 });
     const outcome = await replayImages(client, indexedImages(20), 4);
@@ -232,7 +231,7 @@ describe('replayImages stops early', () => {
       if (req.url === '/predict' && ++predicts === 2) req.socket.destroy();
       else predictOrPing(req, res);
     });
-    const client = new PredictClient({ url: server.url, timeoutMs: 1000, retries: 0 });
+    const client = new PredictClient({ url: server.url, timeoutMs: 30_000, retries: 0 });
     const outcome = await replayImages(client, indexedImages(10), 1);
     expect(outcome.stopped).toBeNull();
     expect(outcome).toMatchObject({ failed: 1, unsent: 0 });

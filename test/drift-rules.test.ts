@@ -10,6 +10,14 @@ describe('parseRule', () => {
     ['p99_ms>250', { text: 'p99_ms>250', scenario: null, metric: 'p99_ms', op: '>', threshold: 250 }],
     ['my-photos.v2:accuracy_drop>.15', { text: 'my-photos.v2:accuracy_drop>.15', scenario: 'my-photos.v2', metric: 'accuracy_drop', op: '>', threshold: 0.15 }],
     ['mean_confidence<-1', { text: 'mean_confidence<-1', scenario: null, metric: 'mean_confidence', op: '<', threshold: -1 }],
+    // Corruption scenario names hold ":" and "%": everything before the last ":" is the scenario.
+    ['gaussian_noise:3:p_value<0.01', { text: 'gaussian_noise:3:p_value<0.01', scenario: 'gaussian_noise:3', metric: 'p_value', op: '<', threshold: 0.01 }],
+    ['noise_std10:50%:estimated_accuracy<0.6', { text: 'noise_std10:50%:estimated_accuracy<0.6', scenario: 'noise_std10:50%', metric: 'estimated_accuracy', op: '<', threshold: 0.6 }],
+    ['estimated_accuracy_drop>0.1', { text: 'estimated_accuracy_drop>0.1', scenario: null, metric: 'estimated_accuracy_drop', op: '>', threshold: 0.1 }],
+    // A yes/no metric alone means "fails when it is 1".
+    ['drift_detected', { text: 'drift_detected', scenario: null, metric: 'drift_detected', op: '>', threshold: 0 }],
+    [' contrast:5 : drift_detected ', { text: 'contrast:5:drift_detected', scenario: 'contrast:5', metric: 'drift_detected', op: '>', threshold: 0 }],
+    ['drift_detected>=1', { text: 'drift_detected>=1', scenario: null, metric: 'drift_detected', op: '>=', threshold: 1 }],
   ])('parses %j', (text, expected) => {
     expect(parseRule(text)).toEqual(expected);
   });
@@ -19,10 +27,11 @@ describe('parseRule', () => {
     expect(RULE_METRICS).toEqual([
       'psi', 'psi_confidence', 'psi_class', 'accuracy', 'accuracy_drop', 'mean_confidence',
       'ks', 'ks_p', 'success_rate', 'p50_ms', 'p95_ms', 'p99_ms',
+      'drift_detected', 'p_value', 'estimated_accuracy', 'estimated_accuracy_drop',
     ]);
   });
 
-  it.each(['psi', 'psi>', '>0.2', 'psi=0.2', 'psi>>0.2', 'psi>0.2x', 'psi > 0,2', ':psi>0.2', 'a:b:psi>1', 'psi>0.2 extra', ''])(
+  it.each(['psi', 'psi>', '>0.2', 'psi=0.2', 'psi>>0.2', 'psi>0.2x', 'psi > 0,2', ':psi>0.2', 'a:b:psi', 'a b:psi>1', 'psi>0.2 extra', ''])(
     'refuses %j with a usage error naming the rule and listing metrics and operators',
     (text) => {
       let error: unknown;

@@ -1,3 +1,4 @@
+import { applyShift } from '../src/data/corruptions';
 import type { ImageSet } from '../src/data/types';
 import { createRandom, deriveSeed } from '../src/util/random';
 import {
@@ -5,9 +6,12 @@ import {
   applyScenario,
   BRIGHTNESS_SHIFT,
   CONTRAST_FACTOR,
+  describeScenario,
   isTransformScenario,
   NOISE_SIGMA,
   rotateImage,
+  SCENARIOS,
+  SHIFT_SCENARIO_GROUPS,
   TRANSFORM_SCENARIO_NAMES,
 } from '../src/drift/scenarios';
 import { UsageError } from '../src/errors';
@@ -125,6 +129,34 @@ describe('applyScenario', () => {
     expect(isTransformScenario('noisy')).toBe(true);
     expect(isTransformScenario('cifar100')).toBe(false);
     expect(isTransformScenario('toString')).toBe(false);
+    expect(isTransformScenario('gaussian_noise:3')).toBe(true);
+    expect(isTransformScenario('gaussian_noise:0')).toBe(false);
+  });
+
+  it('applies a corruption-library shift exactly as src/data/corruptions does, labels following their images', async () => {
+    for (const name of ['contrast:5', 'gaussian_noise:3', 'noise_std100:50%', 'transform:large']) {
+      const ours = await applyScenario(name, images, 9);
+      const theirs = await applyShift(name, images, 9);
+      expect(sameBytes(ours.pixels, theirs.pixels)).toBe(true);
+      expect(sameBytes(ours.pixels, images.pixels)).toBe(false);
+      expect(ours.labels).toEqual(images.labels);
+    }
+    const labelled = { ...images, labels: Uint8Array.from([0, 1, 0, 2, 0, 3]) };
+    const knocked = await applyScenario('knockout_class0:100%', labelled, 9);
+    expect(Array.from(knocked.labels)).toEqual([1, 2, 3]);
+  });
+
+  it('describes every shift for the reports', () => {
+    expect(describeScenario('contrast:5')).toBe('CIFAR-10-C contrast, severity 5 (constant 0.15)');
+    expect(describeScenario('defocus_blur:1')).toBe('CIFAR-10-C defocus_blur, severity 1 (constant [0.3,0.4])');
+    expect(describeScenario('noise_std10:50%')).toBe('Gaussian noise, std 10 levels, on 50% of the images (Failing Loudly)');
+    expect(describeScenario('transform:large')).toBe(
+      'random affine transform (rotation 90 deg, shift 0.4, shear 0.3, zoom 0.4, horizontal and vertical flips; Failing Loudly large)',
+    );
+    expect(describeScenario('knockout_class0:10%')).toBe('10% of the class-0 images removed (label shift; Failing Loudly)');
+    expect(describeScenario('noisy')).toBe(SCENARIOS.noisy.description);
+    for (const group of SHIFT_SCENARIO_GROUPS) for (const name of group.names) expect(describeScenario(name)).not.toBe('');
+    expect(SHIFT_SCENARIO_GROUPS.flatMap((g) => g.names)).toHaveLength(45 + 9 + 3 + 3);
   });
 
   it.each(TRANSFORM_SCENARIO_NAMES)('%s: keeps labels and count, leaves the input alone, repeats with the seed', async (name) => {

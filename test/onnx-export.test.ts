@@ -9,14 +9,14 @@ import * as tf from '@tensorflow/tfjs';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { main } from '../src/cli';
 import { loadModelVersion, saveModelVersion, WEIGHTS_FILE } from '../src/model/artifacts';
 import { runExport } from '../src/model/export/export-run';
 import { parseMetadata } from '../src/model/metadata';
 import { convertToOnnx, UnsupportedLayerError } from '../src/model/onnx/convert';
 import { OnnxClassifier } from '../src/model/onnx/runtime';
 import { toInputTensor } from '../src/preprocess';
-import { writeCifar10Binary, type BinaryFixture } from './helpers/cifar-fixtures';
+import { writeCifar10Binary, writeClassFolders, type BinaryFixture } from './helpers/cifar-fixtures';
+import { runCli } from './helpers/cli-run';
 import { createModelFixture, syntheticImages } from './helpers/model-fixture';
 import { draftOf, sharpenedModelVersion } from './helpers/onnx-fixtures';
 
@@ -161,26 +161,10 @@ describe('runExport', () => {
 });
 
 describe('mldeploy export (CLI)', () => {
-  async function run(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    let stdout = '';
-    let stderr = '';
-    const out = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => ((stdout += chunk.toString()), true));
-    const err = jest.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => ((stderr += chunk.toString()), true));
-    try {
-      process.exitCode = 0;
-      await main(['node', 'mldeploy', ...args]);
-      return { code: Number(process.exitCode ?? 0), stdout, stderr };
-    } finally {
-      process.exitCode = 0;
-      out.mockRestore();
-      err.mockRestore();
-    }
-  }
-
   it('exports a version by name from --models-dir and prints the measured figures', async () => {
     const modelsDir = path.join(work, 'models-cli');
     const dir = await createModelFixture(modelsDir, { seed: 3 });
-    const result = await run('export', path.basename(dir), '--models-dir', modelsDir, '--format', 'onnx', '--data', data.root, '--data-dir', path.join(work, 'cache'), '--limit', '50');
+    const result = await runCli('export', path.basename(dir), '--models-dir', modelsDir, '--format', 'onnx', '--data', data.root, '--data-dir', path.join(work, 'cache'), '--limit', '50');
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     expect(result.stdout).toContain(`exported ${path.basename(dir)} as onnx: ${path.join(dir, 'model.onnx')}`);
@@ -203,7 +187,7 @@ describe('mldeploy export (CLI)', () => {
     const before = readFileSync(path.join(saved.dir, 'metadata.json'), 'utf8');
     const files = readdirSync(saved.dir).sort();
 
-    const result = await run('export', saved.dir, '--format', 'onnx', '--data', data.root, '--data-dir', path.join(work, 'cache'), '--limit', '10');
+    const result = await runCli('export', saved.dir, '--format', 'onnx', '--data', data.root, '--data-dir', path.join(work, 'cache'), '--limit', '10');
     expect(result.code).toBe(1);
     expect(result.stderr).toBe('error: cannot export to ONNX: unsupported layer ln (LayerNormalization)\n');
     expect(readdirSync(saved.dir).sort()).toEqual(files);
@@ -211,8 +195,25 @@ describe('mldeploy export (CLI)', () => {
     expect(existsSync(path.join(saved.dir, 'model.onnx'))).toBe(false);
   });
 
+  it('refuses test data whose classes are not the model\'s (exit 1)', async () => {
+    const modelsDir = path.join(work, 'models-classes');
+    const dir = await createModelFixture(modelsDir, { seed: 6 });
+    writeClassFolders(path.join(work, 'other-classes'), ['cats', 'dogs'], 2, 2);
+    const result = await runCli('export', dir, '--format', 'tfjs-uint8', '--data', path.join(work, 'other-classes', 'dataset'), '--data-dir', path.join(work, 'cache'));
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain("error: the test data's classes (cats, dogs) are not the model's (airplane, automobile,");
+    expect(existsSync(path.join(dir, 'model-uint8.json'))).toBe(false);
+  });
+
+  it('drift --model --backend onnx reaches the in-process server (a version without an export is refused)', async () => {
+    const dir = await createModelFixture(path.join(work, 'models-drift'), { seed: 8 });
+    const result = await runCli('drift', '--model', dir, '--backend', 'onnx', '--scenarios', 'clean', '--samples', '5', '--data', data.root, '--data-dir', path.join(work, 'cache'), '--out', path.join(work, 'drift-out'));
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(`--backend onnx: ${dir} has no ONNX export`);
+  });
+
   it('requires --format (usage error, exit 2)', async () => {
-    const result = await run('export');
+    const result = await runCli('export');
     expect(result.code).toBe(2);
     expect(result.stderr).toContain("required option '--format <format>' not specified");
   });

@@ -83,8 +83,39 @@ describe('mldeploy serve --backend onnx', () => {
   });
 });
 
+describe('serve --backend auto across a reload', () => {
+  it('reports the engine of the version being served: onnx, then tfjs after reloading to a version without an export', async () => {
+    const modelsDir = path.join(work, 'reloading');
+    const first = await sharpenedModelVersion(modelsDir, 13);
+    const { model } = await loadModelVersion(first);
+    writeFileSync(path.join(first, 'model.onnx'), convertToOnnx(model));
+    model.dispose();
+    const server = await startServer({ modelPath: path.join(modelsDir, 'latest'), port: 0, logDir: path.join(work, 'logs-reload'), logLevel: 'silent' });
+    try {
+      expect((await request(server.app).get('/model-info').expect(200)).body.engine).toBe('onnx');
+      await createModelFixture(modelsDir, { seed: 14 });
+      expect((await server.reload()).changed).toBe(true);
+      expect(['node', 'wasm', 'cpu']).toContain((await request(server.app).get('/model-info').expect(200)).body.engine);
+      const png = await encodePng(pixels.subarray(0, PIXELS));
+      await request(server.app).post('/predict').send({ image_base64: png.toString('base64') }).expect(200);
+      expect(await server.metrics.registry.metrics()).toMatch(/engine="(node|wasm|cpu)"/);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
 describe('ModelRepository backend choice', () => {
   beforeAll(() => initEngine('auto'));
+
+  it('treats a broken model.onnx as no export under auto, and as an error under onnx', async () => {
+    const brokenDir = await createModelFixture(path.join(work, 'broken'), { seed: 5 });
+    writeFileSync(path.join(brokenDir, 'model.onnx'), 'not an onnx file');
+    const auto = new ModelRepository(brokenDir, 'auto');
+    expect((await auto.load()).engine).not.toBe('onnx');
+    auto.dispose();
+    await expect(new ModelRepository(brokenDir, 'onnx').load()).rejects.toThrow(`ONNX Runtime cannot load ${path.join(brokenDir, 'model.onnx')}`);
+  });
 
   it.each([
     ['auto', 'exported', 'onnx'],

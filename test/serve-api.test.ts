@@ -2,9 +2,11 @@
  * Every endpoint and every bad-input class against one in-process server on a fixture model
  * (supertest over the express app; a real listener for concurrency).
  */
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { gzipSync } from 'node:zlib';
 import request from 'supertest';
 import { encodeJpeg, encodePng } from '../src/preprocess';
 import { RunningServer, startServer, MAX_BATCH_IMAGES, readPredictionLog } from '../src/serve';
@@ -230,6 +232,14 @@ describe('mldeploy serve HTTP API', () => {
       expect(res.body.error.message).toContain('30000x30000');
     });
 
+    it('bounds a gzip body after inflation: 40 MiB packed into ~40 KB is a 413, not 40 MiB of memory', async () => {
+      const bomb = gzipSync(`{"image_base64":"${'A'.repeat(40 * 1024 * 1024)}"}`, { level: 9 });
+      expect(bomb.length).toBeLessThan(100 * 1024);
+      const res = await fetch(`${server.url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' }, body: bomb });
+      expect(res.status).toBe(413);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe('payload_too_large');
+    });
+
     it('keeps answering correctly after all of the above', async () => {
       expectPrediction((await api().post('/predict').send({ image_base64: pngBase64 }).expect(200)).body);
     });
@@ -267,9 +277,10 @@ describe('mldeploy serve HTTP API', () => {
       // Every line passes the file's contract (schema_version and all fields, nothing extra).
       const records = readPredictionLog(path.join(logDir, 'predictions.jsonl'));
       const last = records[records.length - 1];
-      expect(Object.keys(last).sort()).toEqual(['confidence', 'input_sha256', 'latency_ms', 'model_version', 'predicted_class', 'route', 'schema_version', 'timestamp']);
+      expect(Object.keys(last).sort()).toEqual(['confidence', 'input_sha256', 'input_stats', 'latency_ms', 'model_version', 'predicted_class', 'probabilities', 'route', 'schema_version', 'timestamp']);
+      expect(last.schema_version).toBe(2);
       expect(last).toMatchObject({ model_version: server.version, route: 'predict-file' });
-      expect(last.input_sha256).toBe(require('node:crypto').createHash('sha256').update(pngs[4]).digest('hex'));
+      expect(last.input_sha256).toBe(createHash('sha256').update(pngs[4]).digest('hex'));
       expect(CIFAR10_CLASSES).toContain(last.predicted_class);
       expect(new Set(records.map((r) => r.route))).toEqual(new Set(['predict', 'predict-file', 'predict-batch', 'tfserving-predict']));
       // Each successful prediction is logged; rejected inputs are not.

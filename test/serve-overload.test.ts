@@ -89,6 +89,14 @@ describe('a full predictor queue', () => {
     expect((await fits).status).toBe(200);
     expect((await api().post('/predict').send({ image_base64: image })).status).toBe(200);
   });
+
+  it('is documented in /openapi.json on every prediction route', async () => {
+    const doc = (await request(parts.app).get('/openapi.json')).body;
+    for (const route of ['/predict', '/predict-file', '/predict/batch', '/v1/models/{name}:predict']) {
+      expect(doc.paths[route].post.responses[503]).toEqual({ $ref: '#/components/responses/Overloaded' });
+    }
+    expect(doc.components.responses.Overloaded.headers).toHaveProperty('Retry-After');
+  });
 });
 
 describe('slow clients (slowloris)', () => {
@@ -142,6 +150,38 @@ describe('slow clients (slowloris)', () => {
       for (const { socket } of sockets) socket.destroy();
     }
     expect((await fetch(`${server.url}/ping`)).status).toBe(200);
+  });
+
+  it('closes connections beyond --max-connections at once, and idle keep-alive connections after --keep-alive-timeout', async () => {
+    const limited = await startServer({
+      modelPath: modelsDir,
+      port: 0,
+      logDir: path.join(workDir, 'logs-limited'),
+      logLevel: 'silent',
+      limits: { maxConnections: 3, keepAliveTimeoutMs: 300 },
+    });
+    const port = Number(new URL(limited.url).port);
+    const connect = () =>
+      new Promise<{ socket: net.Socket; closed: Promise<string> }>((resolve) => {
+        const socket = net.connect(port, '127.0.0.1');
+        let received = '';
+        socket.on('data', (chunk) => (received += chunk.toString()));
+        socket.on('error', () => {});
+        const closed = new Promise<string>((done) => socket.on('close', () => done(received)));
+        socket.once('connect', () => resolve({ socket, closed }));
+      });
+    try {
+      const held = [await connect(), await connect(), await connect()];
+      await new Promise((resolve) => setTimeout(resolve, 100)); // the server has counted them
+      const extra = await connect();
+      expect(await extra.closed).toBe(''); // closed without an answer
+      // A kept-alive connection that goes idle is closed by the server after its response.
+      held[0].socket.write('GET /ping HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: keep-alive\r\n\r\n');
+      expect(await held[0].closed).toMatch(/^HTTP\/1\.1 200 OK/);
+      for (const { socket } of held) socket.destroy();
+    } finally {
+      await limited.close();
+    }
   });
 
   it('refuses limits that cannot work', async () => {

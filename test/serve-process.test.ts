@@ -3,57 +3,17 @@
  * flight, cluster mode (shared port, aggregated metrics, one prediction log), and a clear exit 1
  * for a missing or corrupt model. The TypeScript sources run through a transpile-only hook.
  */
-import { ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { encodePng } from '../src/preprocess';
 import { readPredictionLog } from '../src/serve';
 import { createModelFixture, syntheticImages } from './helpers/model-fixture';
-
-const ROOT = path.resolve(__dirname, '..');
-
-interface ServeProcess {
-  child: ChildProcess;
-  url: string;
-  stdout: () => string;
-  exited: Promise<number | null>;
-}
-
-function runServe(args: string[]): { child: ChildProcess; stdout: () => string; stderr: () => string; exited: Promise<number | null> } {
-  const child = spawn(process.execPath, ['-r', './scripts/ts-register.js', 'test/helpers/mldeploy-from-sources.ts', 'serve', ...args], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  child.stdout!.on('data', (chunk) => (out += chunk));
-  child.stderr!.on('data', (chunk) => (err += chunk));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { child, stdout: () => out, stderr: () => err, exited };
-}
-
-async function startServe(args: string[]): Promise<ServeProcess> {
-  const proc = runServe(['--port', '0', ...args]);
-  const url = await new Promise<string>((resolve, reject) => {
-    const check = () => {
-      const match = /listening on (http:\/\/\S+)/.exec(proc.stdout());
-      if (match) resolve(match[1]);
-    };
-    proc.child.stdout!.on('data', check);
-    void proc.exited.then((code) => reject(new Error(`serve exited (${code}): ${proc.stderr()}`)));
-  });
-  return { child: proc.child, url, stdout: proc.stdout, exited: proc.exited };
-}
+import { runServe, startServe, until } from './helpers/serve-cli';
 
 async function predict(url: string, body: object, route = '/predict'): Promise<{ status: number; body: Record<string, unknown> }> {
   const res = await fetch(url + route, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-}
-
-async function until(condition: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 200 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 50));
-  if (!condition()) throw new Error(`timed out waiting for ${what}`);
 }
 
 describe('mldeploy serve process', () => {
@@ -117,5 +77,14 @@ describe('mldeploy serve process', () => {
     expect(await corrupt.exited).toBe(1);
     expect(corrupt.stderr().trim().split('\n')).toHaveLength(1);
     expect(corrupt.stderr()).toMatch(/^error: cannot load the model in /);
+  });
+
+  it('exits 2 with one line for limits that cannot work, before starting any worker', async () => {
+    const inverted = runServe(['--model', modelsDir, '--workers', '2', '--port', '0', '--headers-timeout', '40', '--request-timeout', '30']);
+    expect(await inverted.exited).toBe(2);
+    expect(inverted.stderr().trim()).toBe('error: the headers timeout (40000 ms) must not exceed the request timeout (30000 ms)');
+    const zero = runServe(['--model', modelsDir, '--workers', '1', '--port', '0', '--max-queue', '0']);
+    expect(await zero.exited).toBe(2);
+    expect(zero.stderr()).toMatch(/^error: --max-queue must be an integer >= 1, got "0"/);
   });
 });

@@ -138,7 +138,8 @@ describe('RotatingFileSink', () => {
     };
     expect(bad('{"truncated": ')).toThrow(`${file} line 2 is not JSON`);
     expect(bad(formatRecord({ ...record, confidence: 1.5 }).trim())).toThrow(`${file} line 2 is invalid at "confidence"`);
-    expect(bad(JSON.stringify({ ...record, schema_version: 2 }))).toThrow(/line 2 is invalid at "schema_version"/);
+    expect(bad(JSON.stringify({ ...record, schema_version: 3 }))).toThrow(/line 2 is invalid at "schema_version"/);
+    expect(bad(JSON.stringify({ ...record, schema_version: 2 }))).toThrow(/line 2 is invalid at "probabilities"/); // 2 needs the monitor's fields
     expect(bad(JSON.stringify(record))).toThrow(/line 2 is invalid at "schema_version"/);
     fs.rmSync(logDir, { recursive: true, force: true });
   });

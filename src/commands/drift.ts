@@ -15,16 +15,20 @@ import {
 } from '../drift/options';
 import { RULE_METRIC_DESCRIPTIONS, RULE_OPS } from '../drift/rules';
 import { runDrift } from '../drift/runner';
-import { SCENARIOS } from '../drift/scenarios';
+import { DEFAULT_ALPHA } from '../drift/detect/shift';
+import { DEFAULT_ESTIMATOR, ESTIMATORS } from '../drift/estimate/estimators';
+import { SCENARIOS, SHIFT_SCENARIO_GROUPS } from '../drift/scenarios';
 import { writeDriftOutputs } from '../report/drift-outputs';
+import { detectionSummary } from '../report/drift-calibrated';
 import { formatNumber, formatPercent } from '../report/drift-text';
 import { UsageError } from '../errors';
-import { integer, positiveNumber } from './option-parsers';
+import { parseServingBackendChoice, SERVING_BACKEND_CHOICES } from '../model/onnx/serving';
+import { fraction, integer, positiveNumber } from './option-parsers';
 
 /** What commander hands over: DriftOptions' fields, named after the flags where they differ. */
 type DriftCliOptions = Pick<
   DriftOptions,
-  'url' | 'samples' | 'concurrency' | 'timeoutMs' | 'retries' | 'seed' | 'data' | 'cifar100' | 'dataDir' | 'reference' | 'apiKey' | 'minSuccessRate'
+  'url' | 'backend' | 'samples' | 'concurrency' | 'timeoutMs' | 'retries' | 'seed' | 'data' | 'cifar100' | 'dataDir' | 'reference' | 'apiKey' | 'minSuccessRate' | 'alpha'
 > & {
   model?: string;
   scenarios: string;
@@ -52,17 +56,39 @@ function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
 
+/** `gaussian_noise:<1-5>`, `noise_std10:10%|50%|100%`: a group's names by prefix. */
+function compactNames(names: string[]): string {
+  const byPrefix = new Map<string, string[]>();
+  for (const name of names) {
+    const at = name.indexOf(':');
+    const prefix = name.slice(0, at);
+    byPrefix.set(prefix, [...(byPrefix.get(prefix) ?? []), name.slice(at + 1)]);
+  }
+  const entries = [...byPrefix].map(([prefix, levels]) => `${prefix}:${levels.join(',') === '1,2,3,4,5' ? '<1-5>' : levels.join('|')}`);
+  // Wrapped at the width of the rest of the help text.
+  const lines: string[] = [];
+  for (const entry of entries) {
+    const last = lines.length - 1;
+    if (last >= 0 && lines[last].length + entry.length + 2 <= 92) lines[last] += `, ${entry}`;
+    else lines.push(entry);
+  }
+  return lines.join(',\n    ');
+}
+
 function helpText(): string {
   const metrics = Object.entries(RULE_METRIC_DESCRIPTIONS)
-    .map(([name, text]) => `  ${name.padEnd(16)} ${text}`)
+    .map(([name, text]) => `  ${name.padEnd(24)} ${text}`)
     .join('\n');
   const scenarios = Object.entries(SCENARIOS)
     .map(([name, definition]) => `  ${name.padEnd(16)} ${definition.description}`)
     .join('\n');
+  const shifts = SHIFT_SCENARIO_GROUPS.map((group) => `  ${group.description}:\n    ${compactNames(group.names)}`).join('\n');
   return `
 Scenarios (--scenarios, comma-separated; reproducible with --seed):
 ${scenarios}
   ${'cifar100'.padEnd(16)} CIFAR-100 test images (out of domain; never scored: accuracy is null)
+${shifts}
+  e.g. --scenarios clean,gaussian_noise:3,contrast:5,noise_std10:50%,transform:large,knockout_class0:100%
   name=<source>    --scenario adds your own images (class folders are labelled when the folder
                    names are the model's classes). clean is the baseline (--reference baseline).
 
@@ -77,10 +103,21 @@ baseline (with --reference model: to every scenario). Operators: ${RULE_OPS.join
 Metrics:
 ${metrics}
 PSI: 10 quantile bins of the reference, empty bins at 1e-4; < 0.1 none, 0.1-0.2 moderate,
-> 0.2 significant. psi covers confidence, the predicted class and the input statistics
-(mean_r/g/b, std_r/g/b, brightness, noise).
+> 0.2 significant. psi covers confidence, the predicted class, the input statistics
+(mean_r/g/b, std_r/g/b, brightness, noise) and the answers' entropy.
 
 Quote every rule: > and < are shell redirections, so an unquoted psi>0.2 writes a file named 0.2.
+Scenario names may hold ":" (contrast:5:p_value<0.01 scopes p_value<0.01 to contrast:5).
+
+Shift detection (drift.detected in performance_log.json): a KS test on each softmax output
+(all_probabilities) and on each input statistic, and a chi-square test on the predicted classes,
+corrected together (weighted Bonferroni), so a clean scenario is flagged with probability at most
+--alpha (default ${DEFAULT_ALPHA}). Against the clean replay, or with --reference model the probability
+vectors stored at train time (models trained before metadata schema 2 have none: PSI only).
+Accuracy without labels (estimated_accuracy): the ${DEFAULT_ESTIMATOR} estimator (lowest error in
+npm run bench:detect), every estimator (${ESTIMATORS.join(', ')}) in performance_log.json, from
+the temperature and thresholds fitted at train time; printed next to the true accuracy when the
+images are labelled. --fail-on drift_detected fails the run when the detector fires.
 
 The gate fails closed: before replaying, one real prediction is sent, and an API key the server
 refuses (401/403) stops the run (exit 2). A scenario answering fewer than --min-success-rate of
@@ -91,7 +128,8 @@ what was measured, marked incomplete ("complete": false), and the gate fails.
 
 Exit codes: 0 every rule and --min-success-rate hold on a complete run; 1 a rule or
 --min-success-rate failed (stderr and the reports name rule, scenario and value), the run is
-incomplete (target down, --deadline), or the run itself failed; 2 usage error, a data source that
+incomplete (target down, --deadline), or the run itself failed; 2 usage error (also a rule on
+estimates or detection that the model's metadata cannot support), a data source that
 cannot be had (checked before anything is replayed), an API that cannot be reached, or an API key
 it refuses.
 
@@ -101,6 +139,8 @@ Examples:
       --scenarios clean,noisy,blur,jpeg --fail-on 'accuracy_drop>0.1' --fail-on 'p99_ms>200'
   mldeploy drift --url http://10.0.0.5:8000 --scenario street=./photos.tar.gz --fail-on 'street:psi_class>0.25'
   mldeploy drift --url http://127.0.0.1:8000 --scenarios clean --reference model --fail-on 'psi>0.1'
+  mldeploy drift --model saved_models/latest --scenarios clean,gaussian_noise:3,contrast:5 --reference model \\
+      --fail-on drift_detected --fail-on 'estimated_accuracy_drop>0.1'
 
 Outputs: <out>/performance_log.json, <out>/drift_report.txt, <out>/drift_report.html,
 <plots-dir>/drift_analysis.png (all written atomically).`;
@@ -112,6 +152,11 @@ export function registerDrift(program: Command): void {
     .description('replay drift scenarios against the prediction API, measure drift (PSI, KS, chi-square), report, and gate CI')
     .option('--url <url>', 'a running server, e.g. http://127.0.0.1:8000 (or use --model)')
     .option('--model <path>', 'serve this model in-process for the run instead (version dir, models dir or .../latest)')
+    .addOption(
+      new Option('--backend <engine>', "engine of the --model server, as serve's --backend (auto: onnx when the version is exported)")
+        .choices(SERVING_BACKEND_CHOICES)
+        .argParser(parseServingBackendChoice),
+    )
     .option('--samples <n>', 'images per scenario', integer('--samples', 1), DEFAULT_SAMPLES)
     .option('--scenarios <list>', 'comma-separated built-in scenarios', DEFAULT_SCENARIOS.join(','))
     .option('--scenario <name=source>', 'add a scenario from your own images: a class folder or .tar.gz (repeatable)', collectScenario)
@@ -129,7 +174,8 @@ export function registerDrift(program: Command): void {
         .choices(['baseline', 'model'])
         .default('baseline'),
     )
-    .option('--fail-on <rule>', "gate rule, e.g. 'psi>0.2' (repeatable; quote it)", collect)
+    .option('--fail-on <rule>', "gate rule, e.g. 'psi>0.2' or drift_detected (repeatable; quote it)", collect)
+    .option('--alpha <p>', "shift detector's false-alarm rate per scenario (family-wise, weighted Bonferroni)", fraction('--alpha'), DEFAULT_ALPHA)
     .option('--min-success-rate <fraction>', 'fail the gate for any scenario answering less than this share of requests (0 disables)', shareOfRequests, DEFAULT_MIN_SUCCESS_RATE)
     .option('--deadline <seconds>', 'bound on the whole run; what was measured by then is reported as incomplete (exit 1)', positiveNumber('--deadline'))
     .addOption(new Option('--api-key <key>', 'API key the server expects (sent to the --url origin only)').env('MLDEPLOY_API_KEY'))
@@ -139,6 +185,7 @@ export function registerDrift(program: Command): void {
       const result = await runDrift({
         url: opts.url,
         modelPath: opts.model,
+        backend: opts.backend,
         samples: opts.samples,
         scenarios: opts.scenarios
           .split(',')
@@ -154,6 +201,7 @@ export function registerDrift(program: Command): void {
         dataDir: opts.dataDir,
         reference: opts.reference,
         failOn: opts.failOn ?? [],
+        alpha: opts.alpha,
         minSuccessRate: opts.minSuccessRate,
         deadlineS: opts.deadline,
         apiKey: opts.apiKey,
@@ -161,11 +209,11 @@ export function registerDrift(program: Command): void {
       }).finally(progress.stop);
 
       const files = await writeDriftOutputs(result, opts.out, opts.plotsDir);
+      const nameWidth = Math.max(12, ...result.scenarios.map((s) => s.name.length));
       for (const s of result.scenarios) {
-        const verdict = s.drift ? `${s.drift.verdict === 'none' ? 'no' : s.drift.verdict} drift (PSI max ${formatNumber(s.drift.psi_max)} on ${s.drift.psi_max_signal})` : 'reference';
         console.log(
-          `${s.name.padEnd(12)} accuracy ${formatPercent(s.accuracy).padStart(6)}  confidence ${formatNumber(s.mean_confidence)}  ` +
-            `success ${formatPercent(s.success_rate)}  p95 ${formatNumber(s.latency_ms.p95, 1)} ms  ${verdict}`,
+          `${s.name.padEnd(nameWidth)} accuracy ${formatPercent(s.accuracy).padStart(6)} (estimated ${formatPercent(s.estimated_accuracy?.value ?? null).padStart(6)})  ` +
+            `confidence ${formatNumber(s.mean_confidence)}  success ${formatPercent(s.success_rate)}  p95 ${formatNumber(s.latency_ms.p95, 1)} ms  ${detectionSummary(s)}`,
         );
       }
       console.log(`wrote ${files.json}, ${files.text}, ${files.html}, ${files.chart}`);

@@ -2,6 +2,7 @@ import * as os from 'node:os';
 import { Command, Option } from 'commander';
 import { parseServingBackendChoice, SERVING_BACKEND_CHOICES, ServingBackendChoice } from '../model/onnx/serving';
 import { DEFAULT_BATCHING, DEFAULT_HOST, DEFAULT_LIMITS, DEFAULT_LOG_DIR, DEFAULT_MODEL_NAME, DEFAULT_PORT, runServe } from '../serve';
+import { DEFAULT_MONITOR_WINDOW } from '../monitor/window';
 import { integer, positiveNumber } from './option-parsers';
 
 interface ServeCommandOptions {
@@ -19,6 +20,8 @@ interface ServeCommandOptions {
   keepAliveTimeout: string;
   maxConnections: string;
   maxQueue: string;
+  monitorWindow: string;
+  monitor: boolean;
 }
 
 const seconds = (option: string) => (value: string) => Math.round(positiveNumber(option)(value) * 1000);
@@ -46,6 +49,8 @@ export function registerServe(program: Command): void {
     .option('--keep-alive-timeout <s>', 'close idle keep-alive connections after this', String(DEFAULT_LIMITS.keepAliveTimeoutMs / 1000))
     .option('--max-connections <n>', 'open connections per worker; more are closed at once', String(DEFAULT_LIMITS.maxConnections))
     .option('--max-queue <images>', 'images waiting for the model per worker; beyond it, 503 + Retry-After', String(DEFAULT_BATCHING.maxQueuedImages))
+    .option('--monitor-window <n>', 'predictions in the rolling drift/accuracy window behind GET /monitoring', String(DEFAULT_MONITOR_WINDOW))
+    .option('--no-monitor', 'no rolling monitor (GET /monitoring answers 404, no monitoring gauges)')
     .action(async (options: ServeCommandOptions) => {
       await runServe(
         {
@@ -65,6 +70,7 @@ export function registerServe(program: Command): void {
             maxConnections: integer('--max-connections', 1)(options.maxConnections),
           },
           batching: { maxQueuedImages: integer('--max-queue', 1)(options.maxQueue) },
+          monitor: options.monitor && { window: integer('--monitor-window', 1, 1_000_000)(options.monitorWindow) },
         },
         {
           ready: (info) => {

@@ -9,14 +9,18 @@ import { Signals, accuracyOf, driftBetween, emptySignals, histogramOf, mean, mea
 import { BASELINE_SCENARIO, DriftOptions, ValidatedPlan } from './options';
 import { recommendationsFor } from './recommend';
 import type { ModelInfo } from './client';
+import type { ModelCalibration } from './model-calibration';
 import type { ReplayOutcome } from './replay';
 import { DRIFT_RESULT_SCHEMA_VERSION, DriftResult, ScenarioResult, parseDriftResult } from './result';
 import type { ScenarioImages } from './sources';
 import { PSI_BINS } from './stats';
+import { DetectorReference, detectionOf, estimationOf, modelDetectorReference, replayDetectorReference } from './verdicts';
 
 export interface MeasuredRun {
   info: ModelInfo;
   profile: ReferenceProfile | null;
+  /** The model's train-time calibration (estimators; the detector's --reference model), or what it lacks. */
+  calibration: ModelCalibration;
   url: string;
   /** The scenarios replayed, in plan order; fewer than planned when the run stopped early. */
   replays: { scenario: ScenarioImages; outcome: ReplayOutcome }[];
@@ -30,23 +34,27 @@ export function assembleResult(options: DriftOptions, plan: ValidatedPlan, run: 
   const measured = run.replays.map(({ scenario, outcome }) => ({
     scenario,
     outcome,
-    signals: signalsOf(scenario.images, outcome.predictions, outcome.confidences, classNames),
+    signals: signalsOf(scenario.images, outcome.predictions, outcome.confidences, outcome.probabilities, classNames),
   }));
+  const calibration = run.calibration.calibration;
 
   const baselineName = options.reference === 'baseline' ? BASELINE_SCENARIO : null;
   let reference: Signals;
   let referenceAccuracy: number | null;
   let referenceHasAccuracy: boolean;
+  let detectorReference: DetectorReference;
   if (run.profile) {
-    reference = signalsOfProfile(run.profile, classNames);
+    reference = signalsOfProfile(run.profile, classNames, calibration?.reference.probabilities);
     referenceAccuracy = run.info.test_accuracy;
     referenceHasAccuracy = referenceAccuracy !== null;
+    detectorReference = modelDetectorReference(calibration);
   } else {
     // Missing only when the run stopped before reaching it: then nothing has a reference.
     const baseline = measured.find((m) => m.scenario.name === BASELINE_SCENARIO);
     reference = baseline?.signals ?? emptySignals(classNames.length);
     referenceAccuracy = baseline ? accuracyOf(baseline.outcome.predictions, baseline.scenario.trueLabels) : null;
     referenceHasAccuracy = baseline?.scenario.trueLabels != null;
+    detectorReference = replayDetectorReference(reference);
   }
   const referenceAnswered = reference.values.confidence.length > 0;
 
@@ -55,10 +63,11 @@ export function assembleResult(options: DriftOptions, plan: ValidatedPlan, run: 
     const accuracy = accuracyOf(outcome.predictions, scenario.trueLabels);
     const accuracyDrop = isReference || accuracy === null || referenceAccuracy === null ? null : referenceAccuracy - accuracy;
     const answered = signals.values.confidence.length > 0;
-    const drift = isReference || !answered || !referenceAnswered ? null : driftBetween(reference, signals);
+    const drift = isReference || !answered || !referenceAnswered ? null : { ...driftBetween(reference, signals), ...detectionOf(detectorReference, signals, plan.alpha) };
     const succeeded = scenario.images.count - outcome.failed - outcome.unsent;
     const successRate = scenario.images.count === 0 ? 0 : succeeded / scenario.images.count;
     const confidences = signals.values.confidence;
+    const estimation = estimationOf(calibration, signals);
     return {
       name: scenario.name,
       source: scenario.source,
@@ -67,6 +76,8 @@ export function assembleResult(options: DriftOptions, plan: ValidatedPlan, run: 
       accuracy,
       accuracy_drop: accuracyDrop,
       mean_confidence: answered ? mean(confidences) : null,
+      mean_entropy: signals.entropy.length > 0 ? mean(signals.entropy) : null,
+      ...estimation,
       success_rate: successRate,
       requests: { succeeded, failed: outcome.failed, retries: outcome.retries, errors: outcome.errors, unsent: outcome.unsent },
       latency_ms: {
@@ -91,6 +102,7 @@ export function assembleResult(options: DriftOptions, plan: ValidatedPlan, run: 
         failed: outcome.failed,
         errors: outcome.errors,
         accuracyDrop,
+        estimatedAccuracyDrop: estimation.estimated_accuracy_drop,
         drift,
       }),
     };
@@ -125,6 +137,7 @@ export function assembleResult(options: DriftOptions, plan: ValidatedPlan, run: 
       psi_bins: PSI_BINS,
       min_success_rate: plan.minSuccessRate,
       deadline_s: plan.deadlineS,
+      alpha: plan.alpha,
     },
     reference: {
       kind: options.reference,
@@ -132,6 +145,8 @@ export function assembleResult(options: DriftOptions, plan: ValidatedPlan, run: 
       samples: reference.values.confidence.length,
       confidence_histogram: histogramOf(reference.values.confidence),
       class_distribution: Object.fromEntries(classNames.map((name, i) => [name, referenceTotal === 0 ? 0 : referenceCounts[i] / referenceTotal])),
+      detector_samples: detectorReference.signals?.probabilities.length ?? 0,
+      missing: [...run.calibration.missing, ...(detectorReference.note ? [detectorReference.note] : [])],
     },
     scenarios,
     gate,

@@ -35,6 +35,8 @@ export interface PredictOutcome {
   ok: boolean;
   predictedClass: string | null;
   confidence: number | null;
+  /** `all_probabilities` of the answer (class name -> probability); null when it has none. */
+  probabilities: Record<string, number> | null;
   /** Round trip of the attempt that produced the answer. */
   latencyMs: number;
   retries: number;
@@ -45,8 +47,6 @@ export interface PredictOutcome {
 const DEFAULT_BACKOFF_MS = 100;
 const MAX_REDIRECTS = 5;
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
-/** A liveness check after a failed request waits at most this long for GET /ping. */
-const LIVENESS_TIMEOUT_MS = 2000;
 /** A 429/503's Retry-After is honoured up to this long before the next attempt. */
 const MAX_RETRY_AFTER_MS = 5000;
 
@@ -103,6 +103,15 @@ export class PredictClient {
 
   /** GET a JSON document; non-2xx answers become ApiUnreachableError naming the route. */
   async getJson(route: string): Promise<unknown> {
+    return this.getJsonOr404(route, false);
+  }
+
+  /** Like getJson, but a 404 (a route this server does not have) is null. */
+  async getOptionalJson(route: string): Promise<unknown> {
+    return this.getJsonOr404(route, true);
+  }
+
+  private async getJsonOr404(route: string, optional: boolean): Promise<unknown> {
     let response: Response;
     try {
       response = await this.fetchOnce(route, { method: 'GET' });
@@ -111,6 +120,10 @@ export class PredictClient {
     }
     if (response.status === 401 || response.status === 403) {
       throw new ApiUnreachableError(`GET ${this.base}${route} was refused (HTTP ${response.status}); pass --api-key or set MLDEPLOY_API_KEY`);
+    }
+    if (optional && response.status === 404) {
+      await response.body?.cancel();
+      return null;
     }
     if (!response.ok) throw new ApiUnreachableError(`GET ${this.base}${route} answered HTTP ${response.status}`);
     try {
@@ -135,10 +148,10 @@ export class PredictClient {
     }
   }
 
-  /** Whether GET /ping still answers at all (any HTTP status counts as alive); the reason when not. */
+  /** Whether GET /ping still answers at all within --timeout-ms (any HTTP status counts as alive); the reason when not. */
   async liveness(): Promise<string | null> {
     try {
-      const response = await this.fetchOnce('/ping', { method: 'GET' }, AbortSignal.timeout(Math.min(LIVENESS_TIMEOUT_MS, this.options.timeoutMs)));
+      const response = await this.fetchOnce('/ping', { method: 'GET' });
       await response.body?.cancel();
       return null;
     } catch (err) {
@@ -209,17 +222,26 @@ export class PredictClient {
 }
 
 function failure(error: string, latencyMs: number, retries: number): PredictOutcome {
-  return { ok: false, predictedClass: null, confidence: null, latencyMs, retries, error };
+  return { ok: false, predictedClass: null, confidence: null, probabilities: null, latencyMs, retries, error };
 }
 
-function parsePrediction(text: string): { predictedClass: string; confidence: number } | null {
+type ParsedPrediction = Pick<PredictOutcome, 'predictedClass' | 'confidence' | 'probabilities'>;
+
+function parsePrediction(text: string): ParsedPrediction | null {
   try {
-    const body = JSON.parse(text) as { predicted_class?: unknown; confidence?: unknown };
+    const body = JSON.parse(text) as { predicted_class?: unknown; confidence?: unknown; all_probabilities?: unknown };
     if (typeof body.predicted_class !== 'string' || typeof body.confidence !== 'number') return null;
-    return { predictedClass: body.predicted_class, confidence: body.confidence };
+    return { predictedClass: body.predicted_class, confidence: body.confidence, probabilities: probabilityRecord(body.all_probabilities) };
   } catch {
     return null;
   }
+}
+
+/** A class name -> number object, else null (a server that does not send all_probabilities). */
+function probabilityRecord(value: unknown): Record<string, number> | null {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return null;
+  const entries = Object.entries(value as Record<string, unknown>);
+  return entries.length > 0 && entries.every(([, p]) => typeof p === 'number') ? (value as Record<string, number>) : null;
 }
 
 /**

@@ -8,7 +8,9 @@ import { describeCauses } from './result';
 import { Rule, RuleMetric, ScenarioMetrics, describeFailure, evaluateRules } from './rules';
 
 /** Metrics measured against the reference, so not applicable on the reference scenario itself. */
-const REFERENCE_METRICS: ReadonlySet<RuleMetric> = new Set(['psi', 'psi_confidence', 'psi_class', 'ks', 'ks_p', 'accuracy_drop']);
+const REFERENCE_METRICS: ReadonlySet<RuleMetric> = new Set(['psi', 'psi_confidence', 'psi_class', 'ks', 'ks_p', 'accuracy_drop', 'drift_detected', 'p_value']);
+const DETECTION_METRICS: ReadonlySet<RuleMetric> = new Set(['drift_detected', 'p_value']);
+const ESTIMATE_METRICS: ReadonlySet<RuleMetric> = new Set(['estimated_accuracy', 'estimated_accuracy_drop']);
 
 export interface GateContext {
   /** The scenario that is the reference (baseline mode), else null. */
@@ -65,6 +67,10 @@ export function ruleMetricsOf(s: ScenarioResult): ScenarioMetrics {
     p50_ms: s.latency_ms.p50,
     p95_ms: s.latency_ms.p95,
     p99_ms: s.latency_ms.p99,
+    drift_detected: s.drift?.detected == null ? null : Number(s.drift.detected),
+    p_value: s.drift?.p_value ?? null,
+    estimated_accuracy: s.estimated_accuracy?.value ?? null,
+    estimated_accuracy_drop: s.estimated_accuracy_drop,
   };
 }
 
@@ -79,6 +85,9 @@ function unmeasuredReason(s: ScenarioResult, metric: RuleMetric, context: GateCo
     return causes ? `no successful request (${causes})` : 'no request answered before the run stopped';
   }
   if (REFERENCE_METRICS.has(metric) && !context.referenceAnswered) return 'the reference has no successful prediction to compare with';
+  // Asked for but impossible here (e.g. answers without all_probabilities): the gate cannot vouch for it.
+  if (DETECTION_METRICS.has(metric) && s.drift?.detection_note) return s.drift.detection_note;
+  if (ESTIMATE_METRICS.has(metric) && s.estimated_accuracy_note) return s.estimated_accuracy_note;
   return null;
 }
 

@@ -3,10 +3,14 @@
  * against a reference (PSI, KS, chi-square), accuracy, histograms and latency percentiles.
  */
 import type { ImageSet } from '../data/types';
+import { atcScores } from '../model/calibration';
 import { REFERENCE_SIGNALS, type ReferenceProfile, type ReferenceSignal } from '../model/metadata';
 import { batchImageStats } from '../preprocess/image-stats';
 import type { ConfidenceHistogram, ScenarioDrift } from './result';
 import { PSI_BINS, chiSquare, ksTwoSample, psiCategorical, psiContinuous, psiLevel, quantileOfSorted } from './stats';
+
+/** The descriptive part of a scenario's drift (the detector's decision is added by verdicts.ts). */
+export type DescriptiveDrift = Pick<ScenarioDrift, 'psi' | 'psi_max' | 'psi_max_signal' | 'verdict' | 'ks' | 'chi2'>;
 
 /** Fixed confidence bins for the histograms in the result and the charts. */
 const HISTOGRAM_EDGES = Array.from({ length: 11 }, (_, i) => i / 10);
@@ -15,46 +19,81 @@ const HISTOGRAM_EDGES = Array.from({ length: 11 }, (_, i) => i / 10);
 export interface Signals {
   values: Record<ReferenceSignal, number[]>;
   classCounts: number[];
+  /**
+   * Probability vector (model class order) of every answered image; null when some answer
+   * carried no all_probabilities for every class (or for a profile, which keeps none).
+   */
+  probabilities: number[][] | null;
+  /** Entropy (nats) of each of those vectors; empty without them. */
+  entropy: number[];
+}
+
+/** Shannon entropy in nats of one probability vector (0 for a one-hot answer, ln K for a uniform one). */
+export function entropyOf(probabilities: ArrayLike<number>): number {
+  return -atcScores(probabilities).negative_entropy;
 }
 
 /**
  * Signals of a replay: input statistics over every image, confidence and class counts over the
  * answered ones (predictions[i] null: request i failed). Predicted classes outside classNames are not counted.
  */
-export function signalsOf(images: ImageSet, predictions: (string | null)[], confidences: (number | null)[], classNames: string[]): Signals {
+export function signalsOf(
+  images: ImageSet,
+  predictions: (string | null)[],
+  confidences: (number | null)[],
+  probabilities: (Record<string, number> | null)[],
+  classNames: string[],
+): Signals {
   const stats = batchImageStats(images.pixels, images.count);
   const classIndex = new Map(classNames.map((name, i) => [name, i]));
   const classCounts = new Array<number>(classNames.length).fill(0);
   const confidence: number[] = [];
+  const vectors: number[][] = [];
+  let complete = true;
   predictions.forEach((predicted, i) => {
     if (predicted === null) return;
     const index = classIndex.get(predicted);
     if (index !== undefined) classCounts[index] += 1;
     confidence.push(confidences[i]!);
+    const row = probabilities[i];
+    const vector = row ? classNames.map((name) => row[name]) : [];
+    if (vector.length > 0 && vector.every((p) => typeof p === 'number')) vectors.push(vector);
+    else complete = false;
   });
-  return { values: { confidence, ...stats }, classCounts };
+  const kept = complete ? vectors : null;
+  return { values: { confidence, ...stats }, classCounts, probabilities: kept, entropy: kept ? kept.map(entropyOf) : [] };
 }
 
-/** The model's saved reference profile as signals (a signal it lacks is empty). */
-export function signalsOfProfile(profile: ReferenceProfile, classNames: string[]): Signals {
+/**
+ * The model's saved reference profile as signals (a signal it lacks is empty). The profile keeps
+ * no probability vectors; entropy comes from the calibration images' vectors when given.
+ */
+export function signalsOfProfile(profile: ReferenceProfile, classNames: string[], calibrationProbabilities: number[][] = []): Signals {
   const values = Object.fromEntries(REFERENCE_SIGNALS.map((signal) => [signal, profile.signals[signal] ?? []])) as Signals['values'];
-  return { values, classCounts: classNames.map((name) => profile.predicted_class_counts[name] ?? 0) };
+  return {
+    values,
+    classCounts: classNames.map((name) => profile.predicted_class_counts[name] ?? 0),
+    probabilities: null,
+    entropy: calibrationProbabilities.map(entropyOf),
+  };
 }
 
 /** No values at all (a reference that was never replayed). */
 export function emptySignals(classCount: number): Signals {
   const values = Object.fromEntries(REFERENCE_SIGNALS.map((signal) => [signal, []])) as unknown as Signals['values'];
-  return { values, classCounts: new Array<number>(classCount).fill(0) };
+  return { values, classCounts: new Array<number>(classCount).fill(0), probabilities: [], entropy: [] };
 }
 
-/** PSI on every signal and the class distribution, KS on every signal, chi-square on class counts. */
-export function driftBetween(reference: Signals, current: Signals): ScenarioDrift {
+/** PSI on every signal (entropy too, when both sides have it) and the class distribution, KS on every signal, chi-square on class counts. */
+export function driftBetween(reference: Signals, current: Signals): DescriptiveDrift {
   const psi: Record<string, number> = {};
   const ks: ScenarioDrift['ks'] = {};
   psi.class = psiCategorical(reference.classCounts, current.classCounts);
-  for (const signal of REFERENCE_SIGNALS) {
-    const ref = reference.values[signal];
-    const cur = current.values[signal];
+  const compared: [string, number[], number[]][] = [
+    ...REFERENCE_SIGNALS.map((signal): [string, number[], number[]] => [signal, reference.values[signal], current.values[signal]]),
+    ['entropy', reference.entropy, current.entropy],
+  ];
+  for (const [signal, ref, cur] of compared) {
     // A model profile may lack a signal; compare only what both sides have.
     if (ref.length === 0 || cur.length === 0) continue;
     psi[signal] = psiContinuous(ref, cur, PSI_BINS);

@@ -7,6 +7,7 @@ import { isUrl, type OfficialArchive } from '../data/official';
 import type { DataProgress } from '../data/types';
 import { UsageError } from '../errors';
 import type { ServingBackendChoice } from '../model/onnx/serving';
+import { DEFAULT_ALPHA } from './detect/shift';
 import { Rule, SCENARIO_NAME_PATTERN, checkRuleScenarios, parseRule } from './rules';
 import { TRANSFORM_SCENARIO_NAMES, isTransformScenario } from './scenarios';
 
@@ -50,6 +51,8 @@ export interface DriftOptions {
   dataDir: string;
   reference: 'baseline' | 'model';
   failOn: string[];
+  /** Family-wise false-alarm rate of the shift detector, 0..1 exclusive; default 0.05. */
+  alpha?: number;
   /** 0..1; default {@link DEFAULT_MIN_SUCCESS_RATE}. */
   minSuccessRate?: number;
   /** Bound on the whole run in seconds; what was measured by then is reported as incomplete. */
@@ -79,6 +82,7 @@ export interface ValidatedPlan {
   url: string | null;
   minSuccessRate: number;
   deadlineS: number | null;
+  alpha: number;
 }
 
 /** Checks every option, rule and scenario name; throws UsageError before anything is loaded or sent. */
@@ -104,6 +108,9 @@ export function validateDriftOptions(options: DriftOptions): ValidatedPlan {
     throw new UsageError(`--deadline must be a number of seconds > 0, got ${deadlineS}`);
   }
 
+  const alpha = options.alpha ?? DEFAULT_ALPHA;
+  if (!(alpha > 0 && alpha < 1)) throw new UsageError(`--alpha must be between 0 and 1 (exclusive), got ${alpha}`);
+
   const scenarios = planScenarios(options);
   const names = scenarios.map((s) => s.name);
   if (options.reference === 'baseline' && !names.includes(BASELINE_SCENARIO)) {
@@ -115,7 +122,7 @@ export function validateDriftOptions(options: DriftOptions): ValidatedPlan {
   checkLocalSources(options, scenarios);
   const rules = options.failOn.map(parseRule);
   checkRuleScenarios(rules, names);
-  return { scenarios, rules, url, minSuccessRate, deadlineS };
+  return { scenarios, rules, url, minSuccessRate, deadlineS, alpha };
 }
 
 function checkUrl(url: string): string {
@@ -143,7 +150,8 @@ function planScenarios(options: DriftOptions): ScenarioPlan[] {
     else if (isTransformScenario(name)) add({ name, kind: 'transform' });
     else {
       throw new UsageError(
-        `unknown scenario "${name}" in --scenarios; built-in scenarios: ${BUILT_IN_SCENARIOS.join(', ')} ` +
+        `unknown scenario "${name}" in --scenarios; built-in scenarios: ${BUILT_IN_SCENARIOS.join(', ')}, ` +
+          'the CIFAR-10-C corruptions <corruption>:<1-5> and the Failing Loudly shifts (listed in mldeploy drift --help) ' +
           '(your own images: --scenario name=<folder or .tar.gz>)',
       );
     }

@@ -16,6 +16,8 @@ export interface ReplayProgress {
 export interface ReplayOutcome {
   predictions: (string | null)[];
   confidences: (number | null)[];
+  /** Per image, the answer's class name -> probability (null: failed, or the server sent none). */
+  probabilities: (Record<string, number> | null)[];
   /** Latencies of successful requests, in completion order. */
   latenciesMs: number[];
   failed: number;
@@ -44,6 +46,7 @@ export async function replayImages(
   const total = images.count;
   const predictions = new Array<string | null>(total).fill(null);
   const confidences = new Array<number | null>(total).fill(null);
+  const probabilities = new Array<Record<string, number> | null>(total).fill(null);
   const latenciesMs: number[] = [];
   const errors: Record<string, number> = {};
   let failed = 0;
@@ -71,6 +74,7 @@ export async function replayImages(
       if (outcome.ok) {
         predictions[index] = outcome.predictedClass;
         confidences[index] = outcome.confidence;
+        probabilities[index] = outcome.probabilities;
         latenciesMs.push(outcome.latencyMs);
       } else if (outcome.error === 'aborted') {
         unsent += 1;
@@ -88,7 +92,7 @@ export async function replayImages(
   await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, total)) }, worker));
   unsent += total - next;
   if (stopped === null && unsent > 0) stopped = `${abortReason(signal)} after ${done} of ${total} images`;
-  return { predictions, confidences, latenciesMs, failed, retries, errors, unsent, stopped, durationS: (performance.now() - started) / 1000 };
+  return { predictions, confidences, probabilities, latenciesMs, failed, retries, errors, unsent, stopped, durationS: (performance.now() - started) / 1000 };
 }
 
 /** No HTTP answer at all (refused, reset, timed out): the target may be gone. */

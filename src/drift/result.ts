@@ -8,7 +8,12 @@ import { DataError } from '../errors';
 import { referenceProfileSchema } from '../model/metadata';
 import { describeInvalid } from '../util/validation';
 
-export const DRIFT_RESULT_SCHEMA_VERSION = 1;
+/**
+ * 2 added the shift detector's decision and tests in `drift`, `estimated_accuracy` (label-free,
+ * every estimator) per scenario, and `config.alpha`; version 1 files still parse (defaults: no
+ * detection, no estimate).
+ */
+export const DRIFT_RESULT_SCHEMA_VERSION = 2;
 
 export const DRIFT_VERDICTS = ['none', 'moderate', 'significant'] as const;
 export type DriftVerdict = (typeof DRIFT_VERDICTS)[number];
@@ -24,8 +29,33 @@ const ksSchema = z.object({ statistic: z.number(), p_value: z.number() });
 
 const summarySchema = z.object({ mean: z.number(), std: z.number() });
 
+const shiftTestSchema = z.object({
+  /** e.g. `ks(probability[3])`, `chi_square(predicted_class)`, `ks(brightness)`. */
+  name: z.string(),
+  family: z.enum(['softmax', 'predicted_class', 'input']),
+  signal: z.string(),
+  statistic: z.number(),
+  p_value: z.number(),
+  /** p_value divided by this test's share of alpha (weighted Bonferroni), capped at 1: compared with alpha. */
+  corrected_p_value: z.number(),
+  detected: z.boolean(),
+});
+
+const estimateSchema = z.object({ value: z.number(), ci_low: z.number(), ci_high: z.number() });
+
+export const estimatedAccuracySchema = estimateSchema.extend({
+  /** The headline estimator (see src/drift/estimate/estimators.ts). */
+  method: z.string(),
+  /** Answered predictions the estimate is from. */
+  n: z.number().int().positive(),
+  confidence_level: z.number(),
+  /** Every estimator's value and interval. */
+  methods: z.record(z.string(), estimateSchema),
+});
+export type EstimatedAccuracy = z.infer<typeof estimatedAccuracySchema>;
+
 export const scenarioDriftSchema = z.object({
-  /** PSI per signal: `confidence`, `class` (predicted-class distribution) and each input statistic. */
+  /** PSI per signal: `confidence`, `class` (predicted-class distribution), each input statistic, and `entropy` when both sides have probability vectors. */
   psi: z.record(z.string(), z.number()),
   psi_max: z.number(),
   /** Which PSI signal gave psi_max. */
@@ -33,6 +63,16 @@ export const scenarioDriftSchema = z.object({
   verdict: z.enum(DRIFT_VERDICTS),
   ks: z.record(z.string(), ksSchema),
   chi2: z.object({ statistic: z.number(), p_value: z.number(), dof: z.number().int().nonnegative() }),
+  /** The shift detector's decision at `alpha` (family-wise); null when it could not run (see detection_note). */
+  detected: z.boolean().nullable().default(null),
+  alpha: z.number().nullable().default(null),
+  /** `default` (BBSD + predicted-class chi-square + input KS, weighted Bonferroni) or `bbsd`. */
+  detector: z.string().nullable().default(null),
+  /** The smallest corrected p-value: detected when <= alpha. */
+  p_value: z.number().nullable().default(null),
+  tests: z.array(shiftTestSchema).default([]),
+  /** Why the detector did not run, or what it had to leave out. */
+  detection_note: z.string().nullable().default(null),
 });
 export type ScenarioDrift = z.infer<typeof scenarioDriftSchema>;
 
@@ -48,6 +88,13 @@ export const scenarioResultSchema = z.object({
   accuracy_drop: z.number().nullable(),
   /** Mean top-1 confidence of successful predictions; null when none succeeded. */
   mean_confidence: z.number().nullable(),
+  /** Mean entropy (nats) of the answered probability vectors; null without them. */
+  mean_entropy: z.number().nullable().default(null),
+  /** Label-free accuracy estimate from the model's calibration; null with the reason in estimated_accuracy_note. */
+  estimated_accuracy: estimatedAccuracySchema.nullable().default(null),
+  /** The model's held-out accuracy minus the estimate (fraction). */
+  estimated_accuracy_drop: z.number().nullable().default(null),
+  estimated_accuracy_note: z.string().nullable().default(null),
   success_rate: z.number(),
   requests: z.object({
     succeeded: z.number().int().nonnegative(),
@@ -91,7 +138,7 @@ export const gateFailureSchema = z.object({
 export type GateFailure = z.infer<typeof gateFailureSchema>;
 
 export const driftResultSchema = z.object({
-  schema_version: z.literal(DRIFT_RESULT_SCHEMA_VERSION),
+  schema_version: z.union([z.literal(1), z.literal(DRIFT_RESULT_SCHEMA_VERSION)]),
   generated_at: z.string(),
   target: z.object({
     url: z.string(),
@@ -112,6 +159,8 @@ export const driftResultSchema = z.object({
     min_success_rate: z.number().min(0).max(1).default(0),
     /** --deadline in seconds; null: none. */
     deadline_s: z.number().positive().nullable().default(null),
+    /** The shift detector's family-wise false-alarm rate; null in version 1 files. */
+    alpha: z.number().nullable().default(null),
   }),
   reference: z.object({
     /** `baseline`: the clean replay of this run; `model`: the profile saved in the model's metadata. */
@@ -121,6 +170,10 @@ export const driftResultSchema = z.object({
     samples: z.number().int().nonnegative(),
     confidence_histogram: histogramSchema,
     class_distribution: z.record(z.string(), z.number()),
+    /** Images behind the shift detector's reference (probability vectors); 0 when it has none. */
+    detector_samples: z.number().int().nonnegative().default(0),
+    /** What the model's metadata lacks for detection or estimation (older models), one line each. */
+    missing: z.array(z.string()).default([]),
   }),
   scenarios: z.array(scenarioResultSchema),
   gate: z.object({

@@ -4,7 +4,9 @@
  * Evidently test. Pure: parsing and evaluation only, no printing.
  *
  * Grammar (whitespace anywhere between the parts is ignored):
- *   rule   := [scenario ":"] metric op number
+ *   rule   := [scenario ":"] metric op number | [scenario ":"] "drift_detected"
+ *   (bare drift_detected means drift_detected>0; scenario names may contain ":" and "%",
+ *   e.g. contrast:5:p_value<0.01)
  *   op     := ">" | ">=" | "<" | "<="
  *   number := a decimal such as 0.2, -1, 1e-3, .5
  */
@@ -23,6 +25,10 @@ export const RULE_METRICS = [
   'p50_ms',
   'p95_ms',
   'p99_ms',
+  'drift_detected',
+  'p_value',
+  'estimated_accuracy',
+  'estimated_accuracy_drop',
 ] as const;
 
 export type RuleMetric = (typeof RULE_METRICS)[number];
@@ -41,7 +47,14 @@ export const RULE_METRIC_DESCRIPTIONS: Record<RuleMetric, string> = {
   p50_ms: 'median request latency in milliseconds',
   p95_ms: '95th percentile latency in milliseconds',
   p99_ms: '99th percentile latency in milliseconds',
+  drift_detected: '1 when the shift detector fires at --alpha, else 0 (bare drift_detected = drift_detected>0)',
+  p_value: "shift detector's smallest corrected p-value, weighted Bonferroni (drift when <= --alpha)",
+  estimated_accuracy: 'label-free accuracy estimate from the calibrated model, 0..1',
+  estimated_accuracy_drop: "model's held-out accuracy minus estimated_accuracy, 0..1",
 };
+
+/** Metrics that are yes/no (1/0): a bare name is the rule `<name>>0`. */
+const FLAG_METRICS: readonly RuleMetric[] = ['drift_detected'];
 
 export const RULE_OPS = ['>', '>=', '<', '<='] as const;
 export type RuleOp = (typeof RULE_OPS)[number];
@@ -88,10 +101,16 @@ export interface GateResult {
 /** Names a scenario may have (also what `--scenario name=...` should accept). */
 export const SCENARIO_NAME_PATTERN = /^[A-Za-z0-9_.-]+$/;
 
-const RULE_PATTERN = /^\s*(?:([A-Za-z0-9_.-]+)\s*:\s*)?([A-Za-z0-9_]+)\s*(>=|<=|>|<)\s*([+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)\s*$/;
+const RULE_PATTERN = /^\s*(?:([A-Za-z0-9_.%:-]+?)\s*:\s*)?([A-Za-z0-9_]+)\s*(>=|<=|>|<)\s*([+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)\s*$/;
+const FLAG_PATTERN = /^\s*(?:([A-Za-z0-9_.%:-]+?)\s*:\s*)?([A-Za-z0-9_]+)\s*$/;
 
 /** Parse `<metric><op><number>` or `<scenario>:<metric><op><number>`; UsageError if malformed. */
 export function parseRule(text: string): Rule {
+  const flag = FLAG_PATTERN.exec(text);
+  if (flag && (FLAG_METRICS as readonly string[]).includes(flag[2])) {
+    const [, scenario, metric] = flag;
+    return { text: `${scenario ? `${scenario}:` : ''}${metric}`, scenario: scenario ?? null, metric: metric as RuleMetric, op: '>', threshold: 0 };
+  }
   const match = RULE_PATTERN.exec(text);
   if (!match) {
     throw new UsageError(
@@ -180,6 +199,8 @@ function metricValue(metrics: ScenarioMetrics, metric: RuleMetric, baselineAccur
 function skipReason(metric: RuleMetric, baseline: string | null): string {
   if (metric === 'accuracy') return 'no labels, so no accuracy';
   if (metric === 'accuracy_drop') return baseline === null ? 'no baseline scenario' : 'accuracy unknown here or on the baseline';
+  if (metric === 'drift_detected' || metric === 'p_value') return 'no shift detection for this scenario';
+  if (metric === 'estimated_accuracy' || metric === 'estimated_accuracy_drop') return 'no accuracy estimate for this scenario';
   return 'metric not available for this scenario';
 }
 

@@ -14,6 +14,7 @@ import { describeInvalid } from '../util/validation';
 import { MeasuredRun, assembleResult } from './assemble';
 import { DriftOptions, validateDriftOptions } from './options';
 import { PredictClient } from './client';
+import { loadModelCalibration, requireCalibrationFor } from './model-calibration';
 import { replayImages } from './replay';
 import type { DriftResult } from './result';
 import { ScenarioImages, buildScenarioImages, loadSources } from './sources';
@@ -46,11 +47,13 @@ export async function runDrift(options: DriftOptions): Promise<DriftResult> {
       const info = await client.probe();
       progress({ type: 'stage', message: `replaying against ${client.url} (model ${info.version ?? 'unknown'}, classes: ${info.class_names.length})` });
       const profile = options.reference === 'model' ? await fetchReferenceProfile(client) : null;
-      const scenarios = await buildScenarioImages(plan, sources, info.class_names, options);
+      const calibration = await loadModelCalibration(client, options.modelPath);
+      requireCalibrationFor(plan.rules, options.reference, calibration);
+      const scenarios = await buildScenarioImages(plan, sources, info.class_names, options, calibration.calibration);
       await checkOnePrediction(client, scenarios);
-      return { info, profile, scenarios };
+      return { info, profile, calibration, scenarios };
     };
-    const { info, profile, scenarios } = await beforeDeadline(prepared(), deadline.signal, 'reaching the API');
+    const { info, profile, calibration, scenarios } = await beforeDeadline(prepared(), deadline.signal, 'reaching the API');
 
     const replays: MeasuredRun['replays'] = [];
     let incompleteReason: string | null = null;
@@ -76,7 +79,7 @@ export async function runDrift(options: DriftOptions): Promise<DriftResult> {
     if (incompleteReason !== null && replays.length < scenarios.length) {
       incompleteReason += `; not replayed: ${scenarios.slice(replays.length).map((s) => s.name).join(', ')}`;
     }
-    return assembleResult(options, plan, { info, profile, url: client.url, replays, incompleteReason, durationS: (performance.now() - started) / 1000 });
+    return assembleResult(options, plan, { info, profile, calibration, url: client.url, replays, incompleteReason, durationS: (performance.now() - started) / 1000 });
   } finally {
     if (timer) clearTimeout(timer);
     if (server) await server.close();

@@ -4,10 +4,18 @@
  * choice comes from a generator seeded by (seed, scenario name), so a run is reproducible
  * and adding a scenario leaves the others' images unchanged.
  *
+ * Besides these workshop scenarios, every shift of src/data/corruptions is a scenario under its
+ * name there: the CIFAR-10-C corruptions as `<corruption>:<severity>` (e.g. `contrast:5`) and the
+ * Failing Loudly shifts `noise_std<1|10|100>:<10|50|100>%`, `transform:<small|medium|large>` and
+ * `knockout_class0:<10|50|100>%` (a label shift: fewer images of class 0).
+ *
  * `cifar100` and `--scenario name=<folder>` are data sources, not transforms: the runner
  * loads those images itself (see {@link isTransformScenario}).
  */
 import { createCanvas, ImageData } from '@napi-rs/canvas';
+import { applyShift, CIFAR10C_SHIFTS, isShiftName, KNOCKOUT_SHIFTS, NOISE_SHIFTS, TRANSFORM_SHIFTS } from '../data/corruptions';
+import { CIFAR10C_CONSTANTS, type Cifar10cCorruption } from '../data/corruptions/cifar10c';
+import { IMAGE_TRANSFORMS, type TransformSize } from '../data/corruptions/failing-loudly';
 import type { ImageSet } from '../data/types';
 import { UsageError } from '../errors';
 import { IMAGE_SIZE, PIXELS_PER_IMAGE, decodeImageToRgb32 } from '../preprocess';
@@ -72,20 +80,44 @@ export const SCENARIOS = {
 export type TransformScenarioName = keyof typeof SCENARIOS;
 export const TRANSFORM_SCENARIO_NAMES = Object.keys(SCENARIOS) as TransformScenarioName[];
 
-/** True for names applyScenario handles; false for data sources (cifar100, user folders). */
-export function isTransformScenario(name: string): name is TransformScenarioName {
-  return Object.prototype.hasOwnProperty.call(SCENARIOS, name);
+/** The corruption-library shifts, grouped for --help and the docs. */
+export const SHIFT_SCENARIO_GROUPS = [
+  { names: CIFAR10C_SHIFTS, description: 'CIFAR-10-C corruptions <corruption>:<severity 1-5>, Hendrycks & Dietterich constants' },
+  { names: NOISE_SHIFTS, description: 'Failing Loudly: Gaussian noise of std 1/10/100 levels on 10/50/100% of the images' },
+  { names: TRANSFORM_SHIFTS, description: 'Failing Loudly: rotation/shift/shear/zoom/flips, small/medium/large' },
+  { names: KNOCKOUT_SHIFTS, description: 'Failing Loudly label shift: that share of the class-0 images removed' },
+];
+
+/** True for names applyScenario handles (workshop scenarios and corruption shifts); false for data sources. */
+export function isTransformScenario(name: string): boolean {
+  return Object.prototype.hasOwnProperty.call(SCENARIOS, name) || isShiftName(name);
 }
 
-/** Transform a labelled image set; labels are kept. Same (name, images, seed) -> same bytes. */
+/** What a transform scenario does, in one line for the reports. */
+export function describeScenario(name: string): string {
+  if (Object.prototype.hasOwnProperty.call(SCENARIOS, name)) return SCENARIOS[name as TransformScenarioName].description;
+  const [kind, level] = name.split(':');
+  if (kind === 'knockout_class0') return `${level} of the class-0 images removed (label shift; Failing Loudly)`;
+  if (kind.startsWith('noise_std')) return `Gaussian noise, std ${kind.slice('noise_std'.length)} levels, on ${level} of the images (Failing Loudly)`;
+  if (kind === 'transform') {
+    const r = IMAGE_TRANSFORMS[level as TransformSize];
+    const flips = [r.horizontalFlip ? 'horizontal' : '', r.verticalFlip ? 'vertical' : ''].filter(Boolean).join(' and ');
+    return `random affine transform (rotation ${r.rotation} deg, shift ${r.shift}, shear ${r.shear}, zoom ${r.zoom}${flips ? `, ${flips} flips` : ''}; Failing Loudly ${level})`;
+  }
+  const constant = CIFAR10C_CONSTANTS[kind as Cifar10cCorruption][Number(level) - 1];
+  return `CIFAR-10-C ${kind}, severity ${level} (constant ${JSON.stringify(constant)})`;
+}
+
+/** Transform a labelled image set; labels follow their images. Same (name, images, seed) -> same bytes. */
 export async function applyScenario(name: string, images: ImageSet, seed: number): Promise<ImageSet> {
+  if (isShiftName(name)) return applyShift(name, images, seed);
   if (!isTransformScenario(name)) {
-    throw new UsageError(`unknown scenario "${name}"; transform scenarios: ${TRANSFORM_SCENARIO_NAMES.join(', ')}`);
+    throw new UsageError(`unknown scenario "${name}"; transform scenarios: ${TRANSFORM_SCENARIO_NAMES.join(', ')} and the corruption shifts (--help)`);
   }
   if (images.pixels.length !== images.count * PIXELS_PER_IMAGE) {
     throw new UsageError(`image set holds ${images.pixels.length} bytes, expected ${images.count * PIXELS_PER_IMAGE}`);
   }
-  const definition: ScenarioDefinition = SCENARIOS[name];
+  const definition: ScenarioDefinition = SCENARIOS[name as TransformScenarioName];
   const pixels = await definition.transform(images.pixels, createRandom(deriveSeed(seed, name)));
   return { pixels, labels: images.labels.slice(), count: images.count };
 }

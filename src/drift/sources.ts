@@ -7,10 +7,12 @@ import { Cifar100UnavailableError, loadCifar100 } from '../data/cifar100';
 import { loadImageFolder } from '../data/image-folder';
 import { DatasetUnavailableError } from '../data/official';
 import { sampleImages } from '../data/sample';
+import type { CalibrationRecord } from '../model/metadata';
 import type { ImageSet } from '../data/types';
 import { UsageError } from '../errors';
 import { CIFAR100_SCENARIO, DriftOptions, DriftProgress, ValidatedPlan } from './options';
-import { SCENARIOS, applyScenario } from './scenarios';
+import { imagesOutsideCalibration } from './model-calibration';
+import { applyScenario, describeScenario } from './scenarios';
 
 export interface LoadedSources {
   cifar10: { test: ImageSet; classNames: string[]; source: string } | null;
@@ -69,16 +71,23 @@ export async function loadSources(plan: ValidatedPlan, options: DriftOptions, pr
   return sources;
 }
 
-/** Samples each scenario's images (same CIFAR-10 sample under every transform, so only the transform differs). */
+/**
+ * Samples each scenario's images (same CIFAR-10 sample under every transform, so only the
+ * transform differs). CIFAR-10 images come from the test images the model's calibration did not
+ * use, so neither the detector's model reference nor the estimators have seen them.
+ */
 export async function buildScenarioImages(
   plan: ValidatedPlan,
   sources: LoadedSources,
   modelClassNames: string[],
   options: Pick<DriftOptions, 'samples' | 'seed'>,
+  calibration: CalibrationRecord | null = null,
 ): Promise<ScenarioImages[]> {
   const modelClasses = new Set(modelClassNames);
   const namesOf = (labels: Uint8Array, classNames: string[]): string[] => Array.from(labels, (label) => classNames[label]);
-  const base = sources.cifar10 ? sampleImages(sources.cifar10.test, Math.min(options.samples, sources.cifar10.test.count), options.seed) : null;
+  const pool = sources.cifar10 ? imagesOutsideCalibration(sources.cifar10.test, calibration) : null;
+  const base = pool ? sampleImages(pool.images, Math.min(options.samples, pool.images.count), options.seed) : null;
+  const poolNote = pool && pool.excluded > 0 ? `, outside the ${pool.excluded} the model's calibration used` : '';
   const out: ScenarioImages[] = [];
   for (const scenario of plan.scenarios) {
     if (scenario.kind === 'transform') {
@@ -87,7 +96,7 @@ export async function buildScenarioImages(
       const labelled = cifar10.classNames.every((name) => modelClasses.has(name));
       out.push({
         name: scenario.name,
-        source: `CIFAR-10 test images (${cifar10.source}): ${SCENARIOS[scenario.name as keyof typeof SCENARIOS].description}`,
+        source: `CIFAR-10 test images (${cifar10.source}${poolNote}): ${describeScenario(scenario.name)}`,
         images,
         trueLabels: labelled ? namesOf(images.labels, cifar10.classNames) : null,
       });

@@ -7,6 +7,7 @@
 import { Jimp, ResizeStrategy } from 'jimp';
 import { corrupt, ImageDecodeError, MAX_IMAGE_PIXELS } from './decode-limits';
 import { ImageHeader, ImageType, readImageHeader } from './image-header';
+import { checkPngImageData } from './png-header';
 
 export const IMAGE_SIZE = 32;
 export const CHANNELS = 3;
@@ -39,6 +40,7 @@ export async function decodeImageToRgb32(bytes: Uint8Array): Promise<Uint8Array>
 export async function decodeCheckedImage(bytes: Uint8Array, header: ImageHeader): Promise<Uint8Array> {
   const format = JIMP_FORMATS.find((f) => f.mime === MIME_BY_TYPE[header.type]);
   if (!format?.decode) throw new ImageDecodeError('unsupported_image', `${header.type} images are not supported`);
+  if (header.type === 'png') checkPngImageData(bytes);
   let bitmap: Bitmap;
   try {
     const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);

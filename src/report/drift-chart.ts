@@ -41,6 +41,20 @@ function percentBar(result: DriftResult, title: string, value: (s: ScenarioResul
   };
 }
 
+/** Accuracy per scenario; with label-free estimates, each beside it as a grey bar. */
+function accuracyChart(result: DriftResult): ChartConfiguration {
+  const chart = percentBar(result, 'Accuracy (no bar = unlabelled)', (s) => s.accuracy);
+  if (!result.scenarios.some((s) => s.estimated_accuracy)) return chart;
+  chart.data.datasets[0].label = 'actual';
+  chart.data.datasets.push({
+    label: 'estimated without labels',
+    data: result.scenarios.map((s) => (s.estimated_accuracy ? Math.round(s.estimated_accuracy.value * 1000) / 10 : null)),
+    backgroundColor: REFERENCE_COLOUR,
+  });
+  chart.options!.plugins!.title = titled('Accuracy: actual (colour) and estimated without labels (grey)');
+  return chart;
+}
+
 function latencyChart(result: DriftResult): ChartConfiguration {
   const percentiles = ['p50', 'p95', 'p99'] as const;
   const shades = ['#9ecae1', '#4292c6', '#08519c'];
@@ -65,7 +79,9 @@ function histogramChart(result: DriftResult, scenario: ScenarioResult, colour: s
   const edges = scenario.confidence_histogram.bin_edges;
   const labels = edges.slice(0, -1).map((edge, i) => `${edge.toFixed(1)}-${edges[i + 1].toFixed(1)}`);
   const referenceLabel = result.reference.kind === 'model' ? 'model reference' : `${result.reference.scenario} (baseline)`;
-  const psi = scenario.drift ? `PSI ${scenario.drift.psi.confidence.toFixed(3)}` : 'reference';
+  const detected = scenario.drift?.detected;
+  const decision = detected === true ? ', drift detected' : detected === false ? ', no drift detected' : '';
+  const psi = scenario.drift ? `PSI ${scenario.drift.psi.confidence.toFixed(3)}${decision}` : 'reference';
   return {
     type: 'bar',
     data: {
@@ -103,7 +119,7 @@ function histogramChart(result: DriftResult, scenario: ScenarioResult, colour: s
 /** The chart configurations, in grid order. */
 export function driftChartConfigs(result: DriftResult): ChartConfiguration[] {
   const configs: ChartConfiguration[] = [
-    percentBar(result, 'Accuracy (no bar = unlabelled)', (s) => s.accuracy),
+    accuracyChart(result),
     percentBar(result, 'Mean confidence', (s) => s.mean_confidence),
     percentBar(result, 'Success rate', (s) => s.success_rate),
     latencyChart(result),

@@ -4,6 +4,16 @@
  */
 import { describeGateFailure } from '../drift/gate';
 import type { DriftResult, ScenarioResult } from '../drift/result';
+import {
+  DETECTION_COLUMNS,
+  detectionHeading,
+  detectionRows,
+  detectionUnavailable,
+  estimateColumns,
+  estimateRows,
+  estimatesUnavailable,
+  hasEstimates,
+} from './drift-calibrated';
 import { formatNumber, formatPValue, performanceCells, PERFORMANCE_COLUMNS, referenceDescription, verdictLine } from './drift-text';
 
 function escapeHtml(text: string): string {
@@ -24,7 +34,31 @@ function performanceTable(result: DriftResult): string {
   const body = result.scenarios
     .map((s) => row(performanceCells(s)).replace('</tr>', `<td>${verdictBadge(s)}</td></tr>`))
     .join('\n');
-  return `<table>\n${row([...PERFORMANCE_COLUMNS, 'verdict'], true)}\n${body}\n</table>`;
+  return `<table>\n${row([...PERFORMANCE_COLUMNS, 'PSI verdict'], true)}\n${body}\n</table>`;
+}
+
+/** The shift detector's decisions and the estimated-vs-actual accuracy table (absent from version 1 logs). */
+function calibratedTables(result: DriftResult): string {
+  const parts: string[] = [];
+  const detections = detectionRows(result);
+  const noDetection = detectionUnavailable(result);
+  const noEstimate = estimatesUnavailable(result);
+  if (detections.length > 0 && result.config.alpha !== null) {
+    parts.push(
+      noDetection !== null
+        ? `<h2>Shift detection</h2>\n<p>Not run: ${escapeHtml(noDetection)}.</p>`
+        : `<h2>Shift detection</h2>\n<p class="meta">${escapeHtml(detectionHeading(result))}</p>\n<table>\n${row(DETECTION_COLUMNS, true)}\n${detections.map((r) => row(r)).join('\n')}\n</table>`,
+    );
+  }
+  if (hasEstimates(result) && noEstimate !== null) {
+    parts.push(`<h2>Accuracy: estimated vs actual</h2>\n<p>No label-free estimate: ${escapeHtml(noEstimate)}.</p>`);
+  } else if (hasEstimates(result)) {
+    parts.push(
+      `<h2>Accuracy: estimated vs actual</h2>\n<p class="meta">Label-free estimates from the model's train-time calibration; error = estimated - actual.</p>\n` +
+        `<div class="scroll"><table>\n${row(estimateColumns(result), true)}\n${estimateRows(result).map((r) => row(r)).join('\n')}\n</table></div>`,
+    );
+  }
+  return parts.join('\n');
 }
 
 function driftTable(result: DriftResult): string {
@@ -89,10 +123,11 @@ img { max-width: 100%; border: 1px solid #ddd; }
 <h1>mldeploy drift report</h1>
 ${result.complete ? '' : `<p class="fail"><b>Incomplete run:</b> ${escapeHtml(result.incomplete_reason ?? '')}. The figures cover what was measured.</p>\n`}<p class="meta">Generated ${escapeHtml(result.generated_at)} against <code>${escapeHtml(target.url)}</code>, model
 ${escapeHtml(target.model_version ?? 'unknown')}${target.model_type ? ` (${escapeHtml(target.model_type)})` : ''}.
-Reference: ${escapeHtml(referenceDescription(result))}. ${result.config.samples} images per scenario, seed ${result.config.seed},
+Reference: ${escapeHtml(referenceDescription(result))}.${result.reference.missing.map((line) => ` Lacks: ${escapeHtml(line)}.`).join('')} ${result.config.samples} images per scenario, seed ${result.config.seed},
 concurrency ${result.config.concurrency}; ${result.duration_s.toFixed(1)} s.</p>
 <h2>Performance</h2>
 ${performanceTable(result)}
+${calibratedTables(result)}
 ${driftTable(result)}
 <h2>Verdicts</h2>
 <ul>

@@ -4,19 +4,35 @@
  */
 import { describeGateFailure, gateVerdict } from '../drift/gate';
 import { describeCauses, type DriftResult, type ScenarioResult } from '../drift/result';
+import {
+  DETECTION_COLUMNS,
+  detectedCell,
+  detectionHeading,
+  detectionRows,
+  detectionSummary,
+  detectionUnavailable,
+  estimateColumns,
+  estimateRows,
+  estimatesUnavailable,
+  formatPValue,
+  hasEstimates,
+} from './drift-calibrated';
+
+export { formatPValue };
 
 export function formatPercent(value: number | null, digits = 1): string {
   return value === null ? 'n/a' : `${(value * 100).toFixed(digits)}%`;
 }
 
 /** The per-scenario performance table, shared by the text and HTML reports. */
-export const PERFORMANCE_COLUMNS = ['scenario', 'images', 'accuracy', 'confidence', 'success', 'failed', 'p50 ms', 'p95 ms', 'p99 ms', 'req/s', 'PSI max'];
+export const PERFORMANCE_COLUMNS = ['scenario', 'images', 'accuracy', 'estimated', 'confidence', 'success', 'failed', 'p50 ms', 'p95 ms', 'p99 ms', 'req/s', 'PSI max', 'drift detected'];
 
 export function performanceCells(s: ScenarioResult): string[] {
   return [
     s.name,
     String(s.samples),
     formatPercent(s.accuracy),
+    formatPercent(s.estimated_accuracy?.value ?? null),
     formatNumber(s.mean_confidence),
     formatPercent(s.success_rate),
     String(s.requests.failed),
@@ -25,17 +41,12 @@ export function performanceCells(s: ScenarioResult): string[] {
     formatNumber(s.latency_ms.p99, 1),
     s.throughput_rps.toFixed(0),
     s.drift ? formatNumber(s.drift.psi_max) : '-',
+    detectedCell(s),
   ];
 }
 
 export function formatNumber(value: number | null, digits = 3): string {
   return value === null ? 'n/a' : value.toFixed(digits);
-}
-
-/** p-values span many orders of magnitude: fixed notation near 1, exponent notation when tiny. */
-export function formatPValue(p: number): string {
-  if (p === 0) return '<1e-300';
-  return p >= 0.001 ? p.toFixed(3) : p.toExponential(1);
 }
 
 export function referenceDescription(result: DriftResult): string {
@@ -59,7 +70,8 @@ export function verdictLine(scenario: ScenarioResult): string {
     parts.push(`accuracy ${formatPercent(scenario.accuracy)} (${signedPoints(-scenario.accuracy_drop)} vs reference)`);
   }
   const label = drift.verdict === 'none' ? 'no drift' : `${drift.verdict} drift`;
-  return `${label}: ${parts.join('; ')}`;
+  const psiLine = `${label}: ${parts.join('; ')}`;
+  return drift.detected === null ? psiLine : `${detectionSummary(scenario)}; PSI says ${psiLine}`;
 }
 
 function signedPoints(fraction: number): string {
@@ -85,6 +97,7 @@ export function renderDriftText(result: DriftResult): string {
       (target.model_type ? ` (${target.model_type})` : ''),
   );
   out.push(`reference:  ${referenceDescription(result)}`);
+  for (const line of result.reference.missing) out.push(`  lacks:    ${line}`);
   out.push(
     `run:        ${result.config.samples} images per scenario, seed ${result.config.seed}, concurrency ${result.config.concurrency}, ` +
       `timeout ${result.config.timeout_ms} ms, retries ${result.config.retries}, ${result.duration_s.toFixed(1)} s in all`,
@@ -95,11 +108,25 @@ export function renderDriftText(result: DriftResult): string {
   out.push('Performance');
   out.push(
     ...table(
-      [...PERFORMANCE_COLUMNS, 'verdict'],
+      [...PERFORMANCE_COLUMNS, 'PSI verdict'],
       result.scenarios.map((s) => [...performanceCells(s), s.drift ? s.drift.verdict : 'reference']),
     ),
   );
   out.push('');
+
+  const detections = detectionRows(result);
+  const noDetection = detectionUnavailable(result);
+  if (detections.length > 0 && result.config.alpha !== null) {
+    if (noDetection !== null) out.push(`Shift detection: not run (${noDetection})`);
+    else out.push(detectionHeading(result), ...table(DETECTION_COLUMNS, detections));
+    out.push('');
+  }
+  if (hasEstimates(result)) {
+    const noEstimate = estimatesUnavailable(result);
+    if (noEstimate !== null) out.push(`Accuracy estimate (label-free): none (${noEstimate})`);
+    else out.push('Accuracy: label-free estimate vs actual (error = estimated - actual)', ...table(estimateColumns(result), estimateRows(result)));
+    out.push('');
+  }
 
   const signals = Object.keys(result.scenarios[0]?.input_stats ?? {});
   if (signals.length > 0) {

@@ -1,15 +1,18 @@
 /**
  * The HTTP layer: the route table. Protocol adapters (src/serve/protocols/: workshop JSON,
  * multipart and batch; TF Serving v1 REST) predict through the one BatchingPredictor; this file
- * adds the operations routes (admin, metrics, docs) and the error handler.
+ * adds the operations routes (admin, metrics, openapi.json), the pages (dashboard/: /dashboard,
+ * /docs) and the error handler.
  */
 import express, { NextFunction, Request, Response } from 'express';
 import { ModelError } from '../errors';
 import { ServeContext } from './context';
 import { errorBody, HttpError, toHttpError } from './http-errors';
 import { adminGuard, corsPolicy, named, observe } from './middleware';
-import { DOCS_HTML, openApiDocument } from './openapi';
+import { pageRoutes } from './dashboard/routes';
+import { openApiDocument } from './openapi';
 import { OverloadedError } from './predictor';
+import { monitoringRoutes } from './protocols/monitoring';
 import { tfServingRoutes } from './protocols/tfserving';
 import { workshopRoutes } from './protocols/workshop';
 
@@ -30,6 +33,7 @@ export function createApp(context: ServeContext): express.Express {
 
   app.use(workshopRoutes(context));
   app.use(tfServingRoutes(context));
+  app.use(monitoringRoutes(context));
 
   app.post('/admin/reload', named('admin-reload'), ...adminGuard(context), async (_req, res) => {
     try {
@@ -50,9 +54,7 @@ export function createApp(context: ServeContext): express.Express {
     res.json(openApiDocument(PACKAGE_VERSION, context.modelName));
   });
 
-  app.get('/docs', named('docs'), (_req, res) => {
-    res.type('html').send(DOCS_HTML);
-  });
+  app.use(pageRoutes());
 
   app.use((req, _res, next) => {
     next(new HttpError(404, 'not_found', `no route for ${req.method} ${req.path}`));

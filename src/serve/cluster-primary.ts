@@ -9,6 +9,7 @@ import cluster, { Worker } from 'node:cluster';
 import * as path from 'node:path';
 import { AggregatorRegistry, Registry } from 'prom-client';
 import { MldeployError, ModelError } from '../errors';
+import { PrimaryMonitor } from '../monitor/cluster';
 import { ServeEvents, ServeOptions, WorkerMessage, send, waitForStopSignal } from './lifecycle';
 import { predictionLogDroppedCounter } from './metrics';
 import { reportingHealth, RotatingFileSink } from './prediction-file';
@@ -56,6 +57,7 @@ export async function runPrimary(options: ServeOptions, events: ServeEvents): Pr
   const health = reportingHealth(predictionLogDroppedCounter(ownRegistry), (message) => events.notice(`prediction log: ${message}`), logFile);
   const predictionLog = new RotatingFileSink(logDir, options.rotation, health);
   const aggregator = new AggregatorRegistry();
+  const monitor = options.monitor === false ? undefined : new PrimaryMonitor(options.modelPath, ownRegistry, { size: options.monitor?.window });
   const ready = new Set<number>();
   const startupErrors = new Map<number, string>();
   const backoff = new RestartBackoff();
@@ -85,6 +87,10 @@ export async function runPrimary(options: ServeOptions, events: ServeEvents): Pr
         break;
       case 'mldeploy:predictions':
         predictionLog.append(message.lines);
+        monitor?.recordLines(message.lines);
+        break;
+      case 'mldeploy:monitoring-request':
+        send(worker, { type: 'mldeploy:monitoring-response', id: message.id, report: monitor?.report(message.version) ?? null });
         break;
       case 'mldeploy:metrics-request':
         Promise.all([aggregator.clusterMetrics(), ownRegistry.metrics()]).then(
@@ -104,9 +110,23 @@ export async function runPrimary(options: ServeOptions, events: ServeEvents): Pr
   };
 
   const onExit = (worker: Worker, code: number | null, signal: string | null) => {
+    // What the worker sent just before it exited (its start-up error) may still be in the channel:
+    // decide once the channel is closed, when every message has been read.
+    if (worker.isConnected()) worker.once('disconnect', () => afterExit(worker, code, signal));
+    else afterExit(worker, code, signal);
+  };
+
+  const afterExit = (worker: Worker, code: number | null, signal: string | null) => {
     const wasReady = ready.delete(worker.id);
     const how = startupErrors.get(worker.id) ?? `exited with ${signal ?? `code ${code}`}`;
     if (state === 'stopping') return;
+    if (signal === 'SIGHUP' && !wasReady) {
+      // A SIGHUP to the process group can reach a worker before its handler is installed (while
+      // it loads modules): that is no start-up failure, so it simply starts again.
+      events.notice(`worker ${worker.process.pid} was stopped by SIGHUP while starting; starting it again`);
+      cluster.fork();
+      return;
+    }
     if (state === 'starting') return fail(new MldeployError(`worker ${worker.process.pid} failed during start-up: ${how}`));
     if (!wasReady) {
       events.notice(`worker ${worker.process.pid} failed during start-up (${how}); not restarting it; ${ready.size} of ${options.workers} workers serving`);

@@ -1,5 +1,6 @@
 /** A cluster worker: one server whose prediction log, metrics and admin reloads go through the primary. */
 import { AggregatorRegistry } from 'prom-client';
+import { WorkerMonitoring } from '../monitor/cluster';
 import { PrimaryMessage, refusedReloadNotice, reloadNotice, send, sendAndWait, ServeOptions, waitForStopSignal } from './lifecycle';
 import { BufferedSink, PredictionSink } from './prediction-log';
 import { RunningServer, startServer } from './server';
@@ -15,6 +16,7 @@ export async function runWorker(options: ServeOptions): Promise<void> {
     },
     close: () => lastSend,
   };
+  const monitoring = options.monitor === false ? undefined : new WorkerMonitoring((id, version) => send(process, { type: 'mldeploy:monitoring-request', id, version }));
   let server: RunningServer;
   try {
     server = await startServer({
@@ -24,6 +26,7 @@ export async function runWorker(options: ServeOptions): Promise<void> {
         predictionSink: new BufferedSink(toPrimary, 20),
         metricsText: requestClusterMetrics,
         afterAdminReload: () => send(process, { type: 'mldeploy:reload-others' }),
+        monitoring,
       },
     });
   } catch (err) {
@@ -39,6 +42,7 @@ export async function runWorker(options: ServeOptions): Promise<void> {
   const shutdownMessage = new Promise<void>((resolve) => (stopRequested = resolve));
   process.on('message', (message: PrimaryMessage) => {
     if (message?.type === 'mldeploy:metrics-response') settleMetricsRequest(message);
+    if (message?.type === 'mldeploy:monitoring-response') monitoring?.settle(message.id, message.report);
     if (message?.type === 'mldeploy:shutdown') stopRequested();
     if (message?.type === 'mldeploy:reload') {
       server.reload().then(

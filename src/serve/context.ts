@@ -1,5 +1,6 @@
 /** What every route of the HTTP layer works with: the one predictor and the server's services. */
 import type { Logger } from 'pino';
+import type { MonitoringAccess } from '../monitor/live';
 import type { ServingEngineInfo } from '../model/onnx/serving';
 import { PredictionSink } from './prediction-log';
 import { BatchingPredictor } from './predictor';
@@ -23,4 +24,6 @@ export interface ServeContext {
   /** Prometheus text; in cluster mode aggregated over every worker. */
   metricsText: () => Promise<string>;
   metricsContentType: string;
+  /** The rolling drift/accuracy monitor (GET /monitoring); absent with --no-monitor. */
+  monitoring?: MonitoringAccess;
 }

@@ -1,5 +1,6 @@
 /** What the single-process, cluster-primary and cluster-worker lifecycles share: options, events, IPC messages, signals. */
 import type { Worker } from 'node:cluster';
+import type { MonitoringReport } from '../monitor/live';
 import { ReloadResult } from './repository';
 import { StartServerOptions } from './server';
 
@@ -28,12 +29,14 @@ export type WorkerMessage =
   | { type: 'mldeploy:predictions'; lines: string }
   | { type: 'mldeploy:metrics-request'; id: number }
   | { type: 'mldeploy:reload-others' }
-  | { type: 'mldeploy:notice'; message: string };
+  | { type: 'mldeploy:notice'; message: string }
+  | { type: 'mldeploy:monitoring-request'; id: number; version: string };
 
 export type PrimaryMessage =
   | { type: 'mldeploy:metrics-response'; id: number; text?: string; error?: string }
   | { type: 'mldeploy:reload' }
-  | { type: 'mldeploy:shutdown' };
+  | { type: 'mldeploy:shutdown' }
+  | { type: 'mldeploy:monitoring-response'; id: number; report: MonitoringReport | null };
 
 const STOP_SIGNALS: NodeJS.Signals[] = ['SIGTERM', 'SIGINT'];
 

@@ -1,9 +1,17 @@
-/** The OpenAPI 3 description of every route (GET /openapi.json) and a self-contained page rendering it (GET /docs). */
+/** The OpenAPI 3 description of every route (GET /openapi.json; Swagger UI renders it at GET /docs, dashboard/swagger.ts). */
 import { MAX_BATCH_IMAGES, MAX_FILE_BYTES, MAX_JSON_BYTES } from './inputs';
 
 const error = { $ref: '#/components/responses/Error' };
+const overloaded = { $ref: '#/components/responses/Overloaded' };
 const json = (schema: object) => ({ content: { 'application/json': { schema } } });
+/** OpenAPI requires a description on every response. */
+const ok = (schema: object) => ({ description: 'OK', ...json(schema) });
+const html = { description: 'An HTML page', content: { 'text/html': { schema: { type: 'string' } } } };
 const secured = [{ ApiKeyHeader: [] }, { BearerAuth: [] }];
+
+/** An 8x8 PNG: the example body of /predict, so Swagger UI's "Try it out" can Execute at once. */
+export const EXAMPLE_PNG_BASE64 =
+  'iVBORw0KGgoAAAANSUhEUgAAAAgAAAAICAIAAABLbSncAAAACXBIWXMAAAPoAAAD6AG1e1JrAAAAkElEQVQI1w3MoREEIAwEwC/n26CNdIDGoN9gTkdjzqBPx8TQQdp59M7s52u3WZhp2IFtmoeh7Pf59tt6WNfoB32ze3RUfzBvm2FTYx7MzekxUfPBum2FLY11sDaXx0KtB37ba13DD3zTPRzlD3gbw6jBA27Sgyg+0G0Kk4YOtCkPofQgb8uw1MiD3EyPROXvD02AbMGyBAOsAAAAAElFTkSuQmCC';
 
 export function openApiDocument(serverVersion: string, modelName: string): object {
   return {
@@ -18,17 +26,17 @@ export function openApiDocument(serverVersion: string, modelName: string): objec
         'and admin routes need `x-api-key: <key>` or `Authorization: Bearer <key>`.',
     },
     paths: {
-      '/ping': { get: { summary: 'Health check', responses: { 200: json({ $ref: '#/components/schemas/Ping' }) } } },
-      '/model-info': { get: { summary: 'The served model', responses: { 200: json({ $ref: '#/components/schemas/ModelInfo' }) } } },
+      '/ping': { get: { summary: 'Health check', responses: { 200: ok({ $ref: '#/components/schemas/Ping' }) } } },
+      '/model-info': { get: { summary: 'The served model', responses: { 200: ok({ $ref: '#/components/schemas/ModelInfo' }) } } },
       '/model-info/reference': {
-        get: { summary: "The model's reference profile from metadata.json (drift baselines)", responses: { 200: json({ type: 'object' }) } },
+        get: { summary: "The model's reference profile from metadata.json (drift baselines)", responses: { 200: ok({ type: 'object' }) } },
       },
       '/predict': {
         post: {
           summary: 'Classify one base64 image',
           security: secured,
           requestBody: { required: true, ...json({ $ref: '#/components/schemas/PredictRequest' }) },
-          responses: { 200: json({ $ref: '#/components/schemas/Prediction' }), 400: error, 401: error, 413: error, 415: error },
+          responses: { 200: ok({ $ref: '#/components/schemas/Prediction' }), 400: error, 401: error, 413: error, 415: error, 503: overloaded },
         },
       },
       '/predict-file': {
@@ -37,9 +45,9 @@ export function openApiDocument(serverVersion: string, modelName: string): objec
           security: secured,
           requestBody: {
             required: true,
-            content: { 'multipart/form-data': { schema: { type: 'object', required: ['file'], properties: { file: { type: 'string', format: 'binary' } } } } },
+            content: { 'multipart/form-data': { schema: { type: 'object', required: ['file'], properties: { file: { type: 'string', format: 'binary', description: 'a PNG, JPEG, BMP, GIF or TIFF image' } } } } },
           },
-          responses: { 200: json({ $ref: '#/components/schemas/Prediction' }), 400: error, 401: error, 413: error, 415: error },
+          responses: { 200: ok({ $ref: '#/components/schemas/Prediction' }), 400: error, 401: error, 413: error, 415: error, 503: overloaded },
         },
       },
       '/predict/batch': {
@@ -51,10 +59,11 @@ export function openApiDocument(serverVersion: string, modelName: string): objec
             ...json({ type: 'object', required: ['images'], properties: { images: { type: 'array', maxItems: MAX_BATCH_IMAGES, items: { type: 'string' } } } }),
           },
           responses: {
-            200: json({ type: 'object', properties: { predictions: { type: 'array', items: { $ref: '#/components/schemas/Prediction' } } } }),
+            200: ok({ type: 'object', properties: { predictions: { type: 'array', items: { $ref: '#/components/schemas/Prediction' } } } }),
             400: error,
             401: error,
             413: error,
+            503: overloaded,
           },
         },
       },
@@ -62,11 +71,11 @@ export function openApiDocument(serverVersion: string, modelName: string): objec
         get: {
           summary: 'TF Serving model status',
           parameters: [{ $ref: '#/components/parameters/ModelName' }],
-          responses: { 200: json({ type: 'object', properties: { model_version_status: { type: 'array', items: { type: 'object' } } } }), 404: error },
+          responses: { 200: ok({ type: 'object', properties: { model_version_status: { type: 'array', items: { type: 'object' } } } }), 404: error },
         },
       },
       '/v1/models/{name}/metadata': {
-        get: { summary: 'TF Serving model metadata (signature)', parameters: [{ $ref: '#/components/parameters/ModelName' }], responses: { 200: json({ type: 'object' }), 404: error } },
+        get: { summary: 'TF Serving model metadata (signature)', parameters: [{ $ref: '#/components/parameters/ModelName' }], responses: { 200: ok({ type: 'object' }), 404: error } },
       },
       '/v1/models/{name}:predict': {
         post: {
@@ -93,24 +102,30 @@ export function openApiDocument(serverVersion: string, modelName: string): objec
             }),
           },
           responses: {
-            200: json({ type: 'object', properties: { predictions: { type: 'array', items: { type: 'array', items: { type: 'number' } } } } }),
+            200: ok({ type: 'object', properties: { predictions: { type: 'array', items: { type: 'array', items: { type: 'number' } } } } }),
             400: error,
             401: error,
             404: error,
             413: error,
+            503: overloaded,
           },
         },
       },
       '/admin/reload': {
         post: {
-          summary: 'Reload the model --model points at (a broken model is refused; the old one keeps serving). Without an API key, clients on this machine only (403 otherwise)',
+          summary:
+            'Reload the model --model points at (a broken model is refused; the old one keeps serving). Without an API key, clients on this machine only (403 otherwise). ' +
+            'Needs Content-Type: application/json or an API key header (415 otherwise); a browser Origin must be this server or listed in --cors (403 otherwise)',
           security: secured,
-          responses: { 200: json({ type: 'object' }), 401: error, 403: error, 409: error },
+          responses: { 200: ok({ type: 'object' }), 401: error, 403: error, 409: error, 415: error },
         },
       },
-      '/metrics': { get: { summary: 'Prometheus metrics', responses: { 200: { content: { 'text/plain': { schema: { type: 'string' } } } } } } },
-      '/openapi.json': { get: { summary: 'This document', responses: { 200: json({ type: 'object' }) } } },
-      '/docs': { get: { summary: 'This document rendered as HTML', responses: { 200: { content: { 'text/html': { schema: { type: 'string' } } } } } } },
+      '/metrics': { get: { summary: 'Prometheus metrics', responses: { 200: { description: 'Prometheus text format', content: { 'text/plain': { schema: { type: 'string' } } } } } } },
+      '/openapi.json': { get: { summary: 'This document', responses: { 200: ok({ type: 'object' }) } } },
+      '/docs': { get: { summary: 'This document in Swagger UI (served from this server, works offline)', responses: { 200: html } } },
+      '/dashboard': {
+        get: { summary: 'Live monitoring page: traffic, latency, drift tests, estimated accuracy, class mix, an upload box', responses: { 200: html } },
+      },
     },
     components: {
       securitySchemes: {
@@ -122,6 +137,11 @@ export function openApiDocument(serverVersion: string, modelName: string): objec
       },
       responses: {
         Error: { description: 'Bad request, unauthorized, too large, unknown model...', ...json({ $ref: '#/components/schemas/Error' }) },
+        Overloaded: {
+          description: 'The prediction queue is full (error code "overloaded"): retry after Retry-After seconds',
+          headers: { 'Retry-After': { schema: { type: 'integer' } } },
+          ...json({ $ref: '#/components/schemas/Error' }),
+        },
       },
       schemas: {
         Ping: { type: 'object', properties: { status: { type: 'string', example: 'healthy' }, model_loaded: { type: 'boolean' } } },
@@ -141,7 +161,7 @@ export function openApiDocument(serverVersion: string, modelName: string): objec
         PredictRequest: {
           type: 'object',
           required: ['image_base64'],
-          properties: { image_base64: { type: 'string', description: 'base64 image bytes or a data: URL' } },
+          properties: { image_base64: { type: 'string', description: 'base64 image bytes or a data: URL', example: EXAMPLE_PNG_BASE64 } },
         },
         Prediction: {
           type: 'object',
@@ -161,29 +181,3 @@ export function openApiDocument(serverVersion: string, modelName: string): objec
     },
   };
 }
-
-/** A dependency-free page that fetches /openapi.json and lists every operation (no CDN needed offline). */
-export const DOCS_HTML = `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>mldeploy API</title>
-<style>body{font:15px/1.5 system-ui,sans-serif;max-width:960px;margin:2em auto;padding:0 1em}
-.op{border:1px solid #ddd;border-radius:6px;margin:.8em 0;padding:.6em 1em}.m{font-weight:700;text-transform:uppercase;margin-right:.6em}
-.get{color:#0a7}.post{color:#06c}pre{background:#f6f6f6;padding:.6em;overflow:auto;font-size:13px}</style></head>
-<body><h1 id="title">mldeploy API</h1><p id="desc"></p><div id="ops"></div>
-<script>
-fetch('openapi.json').then(r => r.json()).then(doc => {
-  document.getElementById('title').textContent = doc.info.title + ' ' + doc.info.version;
-  document.getElementById('desc').textContent = doc.info.description;
-  const ops = document.getElementById('ops');
-  for (const [path, item] of Object.entries(doc.paths)) for (const [method, op] of Object.entries(item)) {
-    const div = document.createElement('div'); div.className = 'op';
-    const head = document.createElement('div');
-    const m = document.createElement('span'); m.className = 'm ' + method; m.textContent = method;
-    const p = document.createElement('code'); p.textContent = path;
-    head.append(m, p, document.createTextNode(' ' + (op.summary || '')));
-    const body = document.createElement('pre');
-    body.textContent = JSON.stringify({ requestBody: op.requestBody, responses: op.responses }, null, 2);
-    div.append(head, body); ops.append(div);
-  }
-});
-</script></body></html>
-`;

@@ -6,25 +6,38 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { DataError } from '../errors';
+import { IMAGE_SIGNALS, type ImageSignal } from '../preprocess/image-stats';
 import { describeInvalid } from '../util/validation';
 
 export const PREDICTION_LOG_FILE = 'predictions.jsonl';
-export const PREDICTION_LOG_SCHEMA_VERSION = 1;
+/** 2 added `probabilities` and `input_stats` (what `mldeploy monitor` needs); version 1 lines still parse. */
+export const PREDICTION_LOG_SCHEMA_VERSION = 2;
 
-const predictionRecordSchema = z
+const recordFields = {
+  timestamp: z.string().datetime(),
+  model_version: z.string().min(1),
+  predicted_class: z.string().min(1),
+  confidence: z.number().min(0).max(1),
+  latency_ms: z.number().nonnegative(),
+  input_sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  route: z.string().min(1),
+};
+const inputStatsSchema = z.object(Object.fromEntries(IMAGE_SIGNALS.map((s) => [s, z.number()])) as Record<ImageSignal, z.ZodNumber>).strict();
+const recordV1Schema = z.object({ schema_version: z.literal(1), ...recordFields }).strict();
+const recordV2Schema = z
   .object({
-    schema_version: z.literal(PREDICTION_LOG_SCHEMA_VERSION),
-    timestamp: z.string().datetime(),
-    model_version: z.string().min(1),
-    predicted_class: z.string().min(1),
-    confidence: z.number().min(0).max(1),
-    latency_ms: z.number().nonnegative(),
-    input_sha256: z.string().regex(/^[0-9a-f]{64}$/),
-    route: z.string().min(1),
+    schema_version: z.literal(2),
+    ...recordFields,
+    /** Softmax vector in class order (6 significant digits). */
+    probabilities: z.array(z.number().min(0).max(1)).min(2),
+    /** The image's input statistics (src/preprocess/image-stats.ts). */
+    input_stats: inputStatsSchema,
   })
   .strict();
+const predictionRecordSchema = z.discriminatedUnion('schema_version', [recordV1Schema, recordV2Schema]);
 
 export type PredictionRecord = z.infer<typeof predictionRecordSchema>;
+export type MonitoredPredictionRecord = z.infer<typeof recordV2Schema>;
 
 /**
  * Every line of a predictions.jsonl file (or a rotated .N one), validated. The error names the
@@ -64,8 +77,9 @@ export interface PredictionSink {
   close(): Promise<void>;
 }
 
-export function formatRecord(record: Omit<PredictionRecord, 'schema_version'>): string {
-  return JSON.stringify({ schema_version: PREDICTION_LOG_SCHEMA_VERSION, ...record }) + '\n';
+/** A record with the monitor's fields is written as schema 2, one without them as schema 1. */
+export function formatRecord(record: Omit<MonitoredPredictionRecord, 'schema_version'> | Omit<z.infer<typeof recordV1Schema>, 'schema_version'>): string {
+  return JSON.stringify({ schema_version: 'probabilities' in record ? PREDICTION_LOG_SCHEMA_VERSION : 1, ...record }) + '\n';
 }
 
 /** Buffers lines briefly so a busy server writes in chunks rather than per prediction. */

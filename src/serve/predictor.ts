@@ -36,6 +36,8 @@ export interface ImagePrediction {
   confidence: number;
   /** The model version that computed it (stays valid across a reload). */
   model: ServedModel;
+  /** The 32x32 RGB input, for the monitor's input statistics. */
+  pixels: Uint8Array;
 }
 
 interface QueuedImage {
@@ -130,7 +132,7 @@ export class BatchingPredictor {
         const probabilities = output.subarray(i * numClasses, (i + 1) * numClasses);
         let classIndex = 0;
         for (let c = 1; c < numClasses; c++) if (probabilities[c] > probabilities[classIndex]) classIndex = c;
-        item.resolve({ probabilities, classIndex, confidence: probabilities[classIndex], model });
+        item.resolve({ probabilities, classIndex, confidence: probabilities[classIndex], model, pixels: item.pixels });
       });
     } catch (err) {
       for (const item of batch) item.reject(err);

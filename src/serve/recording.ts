@@ -1,7 +1,8 @@
-/** After a prediction: its metrics and its predictions.jsonl line (the drift monitor's input). */
+/** After a prediction: its metrics, its predictions.jsonl line and the live monitor's sample (the same fields). */
 import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Response } from 'express';
+import { monitorFields } from '../monitor/record';
 import { ServeContext } from './context';
 import { timing } from './middleware';
 import { formatRecord } from './prediction-log';
@@ -14,16 +15,22 @@ export function recordPrediction(context: ServeContext, res: Response, predictio
   const className = prediction.model.classNames[prediction.classIndex];
   context.metrics.predictions.inc({ class: className });
   context.metrics.confidence.observe(prediction.confidence);
-  context.predictionLog.append(
-    formatRecord({
-      timestamp: new Date().toISOString(),
-      model_version: prediction.model.version,
-      predicted_class: className,
-      confidence: prediction.confidence,
-      latency_ms: latencyMs,
-      input_sha256: createHash('sha256').update(bytes).digest('hex'),
-      route,
-    }),
-  );
+  const record = {
+    timestamp: new Date().toISOString(),
+    model_version: prediction.model.version,
+    predicted_class: className,
+    confidence: prediction.confidence,
+    latency_ms: latencyMs,
+    input_sha256: createHash('sha256').update(bytes).digest('hex'),
+    route,
+  };
+  // The monitor's fields make the line schema 2; with --no-monitor none of its per-prediction work is done (schema 1 lines).
+  if (!context.monitoring) {
+    context.predictionLog.append(formatRecord(record));
+    return latencyMs;
+  }
+  const monitored = { ...record, ...monitorFields(prediction) };
+  context.monitoring.record?.(monitored);
+  context.predictionLog.append(formatRecord(monitored));
   return latencyMs;
 }

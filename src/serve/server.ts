@@ -10,6 +10,7 @@ import type { Express } from 'express';
 import { MldeployError, UsageError } from '../errors';
 import { initEngine } from '../model/engine';
 import { servingEngineInfo, ServingBackendChoice, ServingEngineInfo, tfjsEngineFor } from '../model/onnx/serving';
+import { inProcessMonitor, localMonitoring, type MonitoringAccess } from '../monitor/live';
 import { createApp } from './app';
 import { ServeContext } from './context';
 import { predictionLogDroppedCounter, ServeMetrics } from './metrics';
@@ -70,6 +71,8 @@ export interface StartServerOptions {
   logLevel?: string;
   /** Cluster workers pass hooks that route through the primary. */
   cluster?: ClusterHooks;
+  /** The rolling drift/accuracy monitor: its window in predictions (default 500), or false for none. */
+  monitor?: { window: number } | false;
 }
 
 export interface ClusterHooks {
@@ -77,6 +80,8 @@ export interface ClusterHooks {
   metricsText: () => Promise<string>;
   /** Called after this worker reloaded via POST /admin/reload, so the primary reloads the others. */
   afterAdminReload: () => void;
+  /** The primary's monitor (it sees every worker's predictions); absent when monitoring is off. */
+  monitoring?: MonitoringAccess;
 }
 
 export interface RunningServer {
@@ -115,6 +120,7 @@ export async function createServerParts(options: StartServerOptions): Promise<Se
   const logDir = options.logDir ?? DEFAULT_LOG_DIR;
   const metrics = new ServeMetrics();
   metrics.setModel(served.version, served.metadata.model_type, engine.backend);
+  const monitor = options.cluster || options.monitor === false ? undefined : inProcessMonitor(metrics.registry, served.metadata, { size: options.monitor?.window });
   const predictor = new BatchingPredictor(repository, { ...DEFAULT_BATCHING, ...options.batching }, (size) => metrics.batchSize.observe(size));
   const destination = openServerLog(logDir);
   const logger = pino({ level: options.logLevel ?? 'info', base: { pid: process.pid } }, destination);
@@ -124,7 +130,8 @@ export async function createServerParts(options: StartServerOptions): Promise<Se
     try {
       const result = await repository.reload();
       metrics.reloads.inc({ result: 'success' });
-      metrics.setModel(result.version, repository.current.metadata.model_type, engine.backend);
+      metrics.setModel(result.version, repository.current.metadata.model_type, repository.current.engine);
+      monitor?.provideModel(repository.current.metadata);
       logger.info({ event: 'model_reloaded', ...result }, `serving model ${result.version}`);
       return result;
     } catch (err) {
@@ -151,6 +158,7 @@ export async function createServerParts(options: StartServerOptions): Promise<Se
     },
     metricsText: options.cluster?.metricsText ?? (() => metrics.registry.metrics()),
     metricsContentType: metrics.registry.contentType,
+    monitoring: options.cluster ? options.cluster.monitoring : monitor && localMonitoring(monitor),
   };
   const app = createApp(context);
   logger.info({ event: 'model_loaded', version: served.version, dir: served.dir, engine: engine.backend }, 'model loaded');

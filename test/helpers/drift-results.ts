@@ -1,5 +1,13 @@
 /** Hand-made drift scenario results for the report and gate tests (4 images, all answered, no drift). */
-import type { ScenarioResult } from '../../src/drift/result';
+import type { ScenarioDrift, ScenarioResult } from '../../src/drift/result';
+
+/** The detector fields of a drift object, as when the detector did not run (older logs). */
+export const NO_DETECTION = { detected: null, alpha: null, detector: null, p_value: null, tests: [], detection_note: null } as const;
+
+/** A drift object from its descriptive part, with the detector's fields defaulted. */
+export function driftOf(drift: Omit<ScenarioDrift, keyof typeof NO_DETECTION> & Partial<ScenarioDrift>): ScenarioDrift {
+  return { ...NO_DETECTION, tests: [], ...drift };
+}
 
 export const HISTOGRAM_EDGES = [0, 0.2, 0.4, 0.6, 0.8, 1];
 
@@ -12,6 +20,10 @@ export function scenarioResult(name: string, overrides: Partial<ScenarioResult> 
     accuracy: 0.75,
     accuracy_drop: null,
     mean_confidence: 0.8,
+    mean_entropy: null,
+    estimated_accuracy: null,
+    estimated_accuracy_drop: null,
+    estimated_accuracy_note: null,
     success_rate: 1,
     requests: { succeeded: 4, failed: 0, retries: 0, errors: {}, unsent: 0 },
     latency_ms: { p50: 4.25, p95: 9.5, p99: 12 },

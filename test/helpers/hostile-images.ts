@@ -2,9 +2,9 @@
  * The hostile inputs issue 11 reproduced against `serve`, byte for byte, plus builders for
  * valid images of every decoded format (for header tests and fuzz seeds).
  */
-import { crc32, deflateSync } from 'node:zlib';
+import { deflateSync } from 'node:zlib';
 import { Jimp } from 'jimp';
-import { handMadePng } from './png';
+import { handMadePng, pngChunk } from './png';
 
 function tiffTag(id: number, count: number, value: number): Buffer {
   const tag = Buffer.alloc(12);
@@ -33,6 +33,32 @@ export const HUGE_COUNT_TIFF = tiffWithTags(0xffffffff, 0);
 /** Reproduced failure 3: a 31-byte GIF, logical screen 1x1, frame descriptor 46,340 x 46,340. */
 export const HUGE_FRAME_GIF = Buffer.from('GIF89a\x01\x00\x01\x00\x00\x00\x00,\x00\x00\x00\x00\x04\xb5\x04\xb5\x00\x02\x02\x44\x01\x00;', 'latin1');
 
+/**
+ * A 2x2 GIF whose LZW codes (3 bits: clear, 0, 7, 1; then 4 bits: 7, end) name entry 7 before
+ * it exists: omggif then stores entry 7 as its own prefix and loops forever decoding it (the
+ * shape of the first hang `npm run test:fuzz` found).
+ */
+export function lzwCycleGif(): Buffer {
+  const codes: [number, number][] = [[4, 3], [0, 3], [7, 3], [1, 3], [7, 4], [5, 4]];
+  let bits = 0;
+  let count = 0;
+  const data: number[] = [];
+  for (const [code, size] of codes) {
+    bits |= code << count;
+    count += size;
+    while (count >= 8) {
+      data.push(bits & 0xff);
+      bits >>= 8;
+      count -= 8;
+    }
+  }
+  if (count > 0) data.push(bits & 0xff);
+  const screen = Buffer.from('GIF89a\x02\x00\x02\x00\x81\x00\x00', 'latin1'); // 2x2, 4-colour table
+  const palette = Buffer.from([0, 0, 0, 255, 255, 255, 255, 0, 0, 0, 255, 0]);
+  const descriptor = Buffer.from('\x2c\x00\x00\x00\x00\x02\x00\x02\x00\x00\x02', 'latin1'); // then min code size 2
+  return Buffer.concat([screen, palette, descriptor, Buffer.from([data.length, ...data, 0]), Buffer.from(';', 'latin1')]);
+}
+
 /** A 1-bit grayscale PNG of width x height, all black: ~3 KB for 4000x4000 (reproduced failure 5). */
 export function oneBitPng(width: number, height: number): Buffer {
   const png = handMadePng(1, 1, 0, new Uint8Array(1));
@@ -42,15 +68,6 @@ export function oneBitPng(width: number, height: number): Buffer {
   header[8] = 1;
   const raw = Buffer.alloc((Math.ceil(width / 8) + 1) * height);
   return Buffer.concat([png.subarray(0, 8), pngChunk('IHDR', header), pngChunk('IDAT', deflateSync(raw, { level: 9 })), pngChunk('IEND', Buffer.alloc(0))]);
-}
-
-export function pngChunk(type: string, data: Buffer): Buffer {
-  const length = Buffer.alloc(4);
-  length.writeUInt32BE(data.length);
-  const typeAndData = Buffer.concat([Buffer.from(type, 'latin1'), data]);
-  const crc = Buffer.alloc(4);
-  crc.writeUInt32BE(crc32(typeAndData));
-  return Buffer.concat([length, typeAndData, crc]);
 }
 
 /**

@@ -29,7 +29,7 @@ export type EstimatorName = (typeof ESTIMATORS)[number];
  * The estimator reported as `estimated_accuracy`: the one with the lowest mean absolute error
  * over the 45 CIFAR-10-C scenarios in `npm run bench:detect` (see docs/incoming-STATS.md).
  */
-export const DEFAULT_ESTIMATOR: EstimatorName = 'average_confidence';
+export const DEFAULT_ESTIMATOR: EstimatorName = 'atc_mc';
 export const DEFAULT_CONFIDENCE_LEVEL = 0.95;
 
 export interface Estimate {

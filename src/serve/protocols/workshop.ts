@@ -28,7 +28,7 @@ export function workshopRoutes(context: ServeContext): Router {
       test_accuracy: metadata.test_accuracy,
       input_shape: metadata.input_shape,
       version: metadata.version,
-      engine: context.engine.backend,
+      engine: context.repository.current.engine,
       created_at: metadata.created_at,
       model_name: context.modelName,
       preprocessing: metadata.preprocessing,

@@ -1,0 +1,328 @@
+'use strict';
+/**
+ * npm run bench:soak [-- --duration 60] [--model <path>] [--workers 2] [--valid 2] [--slow 500]
+ *
+ * Soak: `mldeploy serve --workers 2` (the built CLI in dist/, run `npm run build` after changes)
+ * as a child process on 127.0.0.1, loaded for --duration seconds with valid requests on every
+ * prediction route mixed with every hostile input of issue 11: a self-referencing TIFF IFD, a
+ * TIFF tag count of 0xFFFFFFFF, a 31-byte GIF whose frame claims 46340x46340, a truncated JPEG,
+ * a batch of 64 1-bit 4000x4000 PNGs, a gzip bomb body, slowloris sockets and a wrong API key.
+ * /ping is probed every 100 ms. Prints requests answered, 5xx, requests never answered, worker
+ * deaths, RSS per worker (start, max, end), /ping max and p99, and live tensors before/after.
+ * Targets: 0 5xx, 0 worker deaths, /ping p99 < 250 ms, RSS and tensor count flat.
+ */
+const { execFileSync, spawn } = require('node:child_process');
+const fs = require('node:fs');
+const net = require('node:net');
+const { parseArgs } = require('node:util');
+const zlib = require('node:zlib');
+const sharp = require('sharp');
+const { root, log, ensureBuilt, tempDir, removeTempDirs, chooseModel, runBench } = require('./common');
+
+const KEY = 'soak-key';
+const REQUEST_TIMEOUT_MS = 30_000;
+
+// ---- hostile inputs (byte strings as given in issue 11) ----
+
+function tiffTag(id, count, value) {
+  const tag = Buffer.alloc(12);
+  tag.writeUInt16LE(id, 0);
+  tag.writeUInt16LE(3, 2); // SHORT
+  tag.writeUInt32LE(count, 4);
+  tag.writeUInt32LE(value, 8);
+  return tag;
+}
+
+function tiff(tags, nextIfd) {
+  const head = Buffer.alloc(10);
+  head.write('II*\0', 0, 'latin1');
+  head.writeUInt32LE(8, 4); // first IFD at 8
+  head.writeUInt16LE(tags.length, 8);
+  const next = Buffer.alloc(4);
+  next.writeUInt32LE(nextIfd);
+  return Buffer.concat([head, ...tags, next]);
+}
+
+function pngChunk(type, data) {
+  const length = Buffer.alloc(4);
+  length.writeUInt32BE(data.length);
+  const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
+  const crc = Buffer.alloc(4);
+  crc.writeUInt32BE(zlib.crc32(body));
+  return Buffer.concat([length, body, crc]);
+}
+
+/** A valid 1-bit grayscale PNG of 4000x4000 zeros: ~3 KB on the wire, 16 Mpixels decoded. */
+function oneBitPng(size) {
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(size, 0);
+  header.writeUInt32BE(size, 4);
+  header[8] = 1; // bit depth
+  header[9] = 0; // grayscale
+  const raw = Buffer.alloc((1 + Math.ceil(size / 8)) * size); // filter byte 0 + zero bits per row
+  return Buffer.concat([Buffer.from('89504e470d0a1a0a', 'hex'), pngChunk('IHDR', header), pngChunk('IDAT', zlib.deflateSync(raw, { level: 9 })), pngChunk('IEND', Buffer.alloc(0))]);
+}
+
+async function buildInputs() {
+  const noise = (n) => Buffer.from(Array.from({ length: n }, (_, i) => (i * 7919 + (i >> 5) * 131) % 256));
+  const png = await sharp(noise(32 * 32 * 3), { raw: { width: 32, height: 32, channels: 3 } }).png().toBuffer();
+  const jpeg = await sharp(noise(64 * 64 * 3), { raw: { width: 64, height: 64, channels: 3 } }).jpeg({ quality: 90 }).toBuffer();
+  const bombJson = Buffer.concat([Buffer.from('{"image_base64":"'), Buffer.alloc(200 * 1024 * 1024, 0x41), Buffer.from('"}')]);
+  return {
+    png,
+    selfReferencingTiff: tiff([tiffTag(256, 1, 1), tiffTag(257, 1, 1), tiffTag(300, 1, 0)], 8),
+    hugeCountTiff: tiff([tiffTag(256, 1, 1), tiffTag(257, 1, 1), tiffTag(300, 0xffffffff, 0)], 0),
+    hugeFrameGif: Buffer.from('GIF89a\x01\x00\x01\x00\x00\x00\x00,\x00\x00\x00\x00\x04\xb5\x04\xb5\x00\x02\x02\x44\x01\x00;', 'latin1'),
+    truncatedJpeg: jpeg.subarray(0, Math.floor(jpeg.length / 2)),
+    oneBitPng: oneBitPng(4000),
+    gzipBomb: zlib.gzipSync(bombJson, { level: 9 }),
+  };
+}
+
+// ---- requests ----
+
+function post(url, route, body, headers = {}) {
+  return fetch(url + route, { method: 'POST', headers: { 'x-api-key': KEY, ...headers }, body, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+}
+
+const json = (value) => ({ body: JSON.stringify(value), headers: { 'content-type': 'application/json' } });
+
+function fileForm(bytes, name) {
+  const form = new FormData();
+  form.append('file', new Blob([bytes]), name);
+  return form;
+}
+
+/** Every kind of request the soak sends: valid ones on each route and each hostile input. */
+function requestKinds(url, inputs) {
+  const b64 = inputs.png.toString('base64');
+  const predictJson = (value, headers) => {
+    const { body, headers: h } = json(value);
+    return post(url, '/predict', body, { ...h, ...headers });
+  };
+  const batch = (images) => {
+    const { body, headers } = json({ images });
+    return post(url, '/predict/batch', body, headers);
+  };
+  return [
+    { name: 'valid /predict', valid: true, send: () => predictJson({ image_base64: b64 }) },
+    { name: 'valid /predict-file', valid: true, send: () => post(url, '/predict-file', fileForm(inputs.png, 'x.png')) },
+    { name: 'valid /predict/batch x8', valid: true, send: () => batch(new Array(8).fill(b64)) },
+    {
+      name: 'valid TF Serving :predict',
+      valid: true,
+      send: () => {
+        const { body, headers } = json({ instances: [{ b64 }, { b64 }] });
+        return post(url, '/v1/models/default:predict', body, headers);
+      },
+    },
+    { name: 'TIFF, IFD pointing at itself', send: () => post(url, '/predict-file', fileForm(inputs.selfReferencingTiff, 'x.tiff')) },
+    { name: 'TIFF, tag count 0xFFFFFFFF', send: () => post(url, '/predict-file', fileForm(inputs.hugeCountTiff, 'x.tiff')) },
+    { name: 'GIF frame 46340x46340', send: () => post(url, '/predict-file', fileForm(inputs.hugeFrameGif, 'x.gif')) },
+    { name: 'truncated JPEG', send: () => predictJson({ image_base64: inputs.truncatedJpeg.toString('base64') }) },
+    { name: '64 x 1-bit 4000x4000 PNG batch', send: () => batch(new Array(64).fill(inputs.oneBitPng.toString('base64'))) },
+    { name: 'gzip bomb (200 MB inflated)', send: () => post(url, '/predict', inputs.gzipBomb, { 'content-type': 'application/json', 'content-encoding': 'gzip' }) },
+    { name: 'wrong API key', send: () => predictJson({ image_base64: b64 }, { 'x-api-key': 'wrong' }) },
+  ];
+}
+
+/** Sends `kind` in a loop until `stop()`; counts statuses ('no answer' for timeouts and resets). */
+async function loop(kind, stop) {
+  while (!stop()) {
+    let status;
+    try {
+      const res = await kind.send();
+      status = res.status;
+      await res.arrayBuffer();
+    } catch {
+      status = 'no answer';
+    }
+    kind.statuses[status] = (kind.statuses[status] ?? 0) + 1;
+  }
+}
+
+/** `count` sockets that never finish their headers; each one the server closes is replaced. */
+function slowloris(port, count, stop) {
+  let opened = 0;
+  let cutOff = 0;
+  const open = () => {
+    if (stop()) return;
+    opened += 1;
+    const socket = net.connect(port, '127.0.0.1');
+    socket.on('error', () => {});
+    let drip;
+    socket.once('connect', () => {
+      socket.write('POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\n');
+      drip = setInterval(() => socket.write('x-slow: 1\r\n'), 1000);
+    });
+    socket.once('close', () => {
+      clearInterval(drip);
+      if (!stop()) {
+        cutOff += 1;
+        setTimeout(open, 50);
+      }
+    });
+    sockets.add(socket);
+  };
+  const sockets = new Set();
+  for (let i = 0; i < count; i++) open();
+  return {
+    stats: () => ({ opened, cutOff }),
+    destroy: () => sockets.forEach((s) => s.destroy()),
+  };
+}
+
+// ---- server and process monitoring ----
+
+function startServe(modelPath, workers) {
+  const args = ['bin/mldeploy', 'serve', '--model', modelPath, '--port', '0', '--workers', String(workers), '--api-key', KEY, '--log-dir', tempDir('mldeploy-soak-logs-')];
+  const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+  let output = '';
+  child.stdout.on('data', (chunk) => (output += chunk));
+  const ready = new Promise((resolve, reject) => {
+    const check = () => {
+      const match = /listening on (http:\/\/\S+)/.exec(output);
+      if (match) {
+        child.stdout.off('data', check);
+        resolve(match[1]);
+      }
+    };
+    child.stdout.on('data', check);
+    child.once('exit', (code) => reject(new Error(`mldeploy serve exited with code ${code} before it was ready`)));
+  });
+  return { child, ready, output: () => output };
+}
+
+function workerPids(primaryPid) {
+  try {
+    return execFileSync('pgrep', ['-P', String(primaryPid), '-f', 'mldeploy'], { encoding: 'utf8' }).split('\n').filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+function rssMiB(pid) {
+  try {
+    const kb = Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))[1]);
+    return kb / 1024;
+  } catch {
+    return undefined;
+  }
+}
+
+async function liveTensors(url) {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const match = /^mldeploy_tensors (\d+)/m.exec(text);
+  return match ? Number(match[1]) : undefined;
+}
+
+function percentile(values, p) {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+async function main() {
+  const { values } = parseArgs({
+    options: { duration: { type: 'string', default: '60' }, model: { type: 'string' }, workers: { type: 'string', default: '2' }, valid: { type: 'string', default: '2' }, slow: { type: 'string', default: '500' } },
+  });
+  const durationS = Number(values.duration);
+  ensureBuilt();
+  const modelPath = chooseModel(values.model);
+  const inputs = await buildInputs();
+  const server = startServe(modelPath, Number(values.workers));
+  try {
+    const url = await server.ready;
+    const port = Number(new URL(url).port);
+    log(server.output().trim());
+    const kinds = requestKinds(url, inputs).map((kind) => ({ ...kind, statuses: {} }));
+    for (const kind of kinds.filter((k) => k.valid)) await (await kind.send()).arrayBuffer(); // warm-up
+    const tensorsBefore = await liveTensors(url);
+    const rss = new Map(); // pid -> { start, max, end }
+    const sample = () => {
+      for (const pid of workerPids(server.child.pid)) {
+        const mib = rssMiB(pid);
+        if (mib === undefined) continue;
+        const entry = rss.get(pid) ?? { start: mib, max: mib, end: mib };
+        entry.max = Math.max(entry.max, mib);
+        entry.end = mib;
+        rss.set(pid, entry);
+      }
+    };
+    sample();
+    const firstWorkers = new Set(rss.keys());
+
+    log(`soak: ${durationS} s, ${values.valid} client(s) per valid route, 1 per hostile input, ${values.slow} slowloris sockets, /ping every 100 ms`);
+    const endAt = Date.now() + durationS * 1000;
+    const stop = () => Date.now() >= endAt;
+    const pings = [];
+    let pingFailures = 0;
+    const pinger = (async () => {
+      while (!stop()) {
+        const started = performance.now();
+        try {
+          const res = await fetch(`${url}/ping`, { signal: AbortSignal.timeout(5000) });
+          await res.arrayBuffer();
+          if (res.status === 200) pings.push(performance.now() - started);
+          else pingFailures += 1;
+        } catch {
+          pingFailures += 1;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    })();
+    const monitor = setInterval(sample, 500);
+    const slow = slowloris(port, Number(values.slow), stop);
+    const clients = kinds.flatMap((kind) => Array.from({ length: kind.valid ? Number(values.valid) : 1 }, () => loop(kind, stop)));
+    await Promise.all([...clients, pinger]);
+    clearInterval(monitor);
+    slow.destroy();
+    sample();
+    await new Promise((resolve) => setTimeout(resolve, 2000)); // in-flight batches settle
+    const tensorsAfter = await liveTensors(url);
+
+    // ---- report ----
+    const statuses = (kind) => Object.entries(kind.statuses).map(([s, n]) => `${s} x${n}`).join(', ');
+    log('\n| request | sent | answers |');
+    log('| --- | ---: | --- |');
+    let answered = 0;
+    let serverErrors = 0;
+    let unanswered = 0;
+    for (const kind of kinds) {
+      const sent = Object.values(kind.statuses).reduce((a, b) => a + b, 0);
+      log(`| ${kind.name} | ${sent} | ${statuses(kind)} |`);
+      for (const [status, n] of Object.entries(kind.statuses)) {
+        if (status === 'no answer') unanswered += n;
+        else {
+          answered += n;
+          if (Number(status) >= 500) serverErrors += n;
+        }
+      }
+    }
+    const deaths = (server.output().match(/ exited with /g) ?? []).length;
+    const replaced = [...rss.keys()].filter((pid) => !firstWorkers.has(pid)).length;
+    const { opened, cutOff } = slow.stats();
+    log(`\nrequests answered: ${answered} | 5xx: ${serverErrors} | never answered: ${unanswered}`);
+    log(`worker deaths: ${deaths} (replacement workers seen: ${replaced})`);
+    for (const [pid, r] of rss) log(`worker ${pid} RSS MiB: start ${r.start.toFixed(0)}, max ${r.max.toFixed(0)}, end ${r.end.toFixed(0)}`);
+    log(`/ping: ${pings.length} answered, ${pingFailures} failed; p50 ${percentile(pings, 50).toFixed(1)} ms, p99 ${percentile(pings, 99).toFixed(1)} ms, max ${Math.max(...pings).toFixed(1)} ms`);
+    log(`slowloris: ${opened} sockets opened, ${cutOff} cut off by the server`);
+    log(`live tensors (all workers): before ${tensorsBefore}, after ${tensorsAfter}`);
+    const p99 = percentile(pings, 99);
+    const targets = [
+      ['0 5xx', serverErrors === 0],
+      ['0 requests never answered', unanswered === 0],
+      ['0 worker deaths', deaths === 0],
+      ['/ping p99 < 250 ms', p99 < 250 && pingFailures === 0],
+      ['tensor count flat', tensorsBefore === tensorsAfter],
+    ];
+    log(`targets: ${targets.map(([name, ok]) => `${name} ${ok ? 'met' : 'MISSED'}`).join(' | ')}`);
+  } finally {
+    if (server.child.exitCode === null) {
+      server.child.kill('SIGTERM');
+      await new Promise((resolve) => server.child.once('exit', resolve));
+    }
+    removeTempDirs();
+  }
+}
+
+runBench(main);

@@ -1,0 +1,60 @@
+/**
+ * The page routes without a browser: what /dashboard and /docs send, that every asset they
+ * reference is served from this server (no CDN), and that swagger-ui-dist's demo files
+ * (index.html and its petstore initializer) are not.
+ */
+import express from 'express';
+import request from 'supertest';
+import { pageRoutes } from '../src/serve/dashboard/routes';
+import { openApiDocument, EXAMPLE_PNG_BASE64 } from '../src/serve/openapi';
+import { decodeImageToRgb32 } from '../src/preprocess';
+
+const app = express().use(pageRoutes());
+
+/** The src/href of every <script> and <link> of a page, relative to it. */
+function assetsOf(html: string): string[] {
+  return [...html.matchAll(/<(?:script|link)\b[^>]*\b(?:src|href)="([^"]+)"/g)].map((m) => m[1]);
+}
+
+describe('GET /dashboard', () => {
+  it('is one HTML page whose scripts come from this server: chart.js UMD and the dashboard script', async () => {
+    const page = await request(app).get('/dashboard').expect(200).expect('content-type', /text\/html/);
+    const assets = assetsOf(page.text).filter((a) => !a.startsWith('data:'));
+    expect(assets).toEqual(['dashboard/chart.umd.js', 'dashboard/dashboard.js']);
+    const chart = await request(app).get('/dashboard/chart.umd.js').expect(200).expect('content-type', /javascript/);
+    expect(chart.text).toMatch(/Chart\.js v4/);
+    const script = await request(app).get('/dashboard/dashboard.js').expect(200).expect('content-type', /javascript/);
+    for (const endpoint of ["fetch('metrics'", "fetch('monitoring'", "fetch('model-info'", "fetch('predict-file'", "'x-api-key'"]) expect(script.text).toContain(endpoint);
+  });
+
+  it('answers /dashboard/ with a redirect, so relative asset URLs stay right', async () => {
+    const res = await request(app).get('/dashboard/').expect(301);
+    expect(res.headers.location).toBe('../dashboard');
+  });
+});
+
+describe('GET /docs', () => {
+  it('is Swagger UI on openapi.json with its assets from swagger-ui-dist', async () => {
+    const page = await request(app).get('/docs').expect(200).expect('content-type', /text\/html/);
+    expect(page.text).toContain("url: 'openapi.json'");
+    expect(page.text).toContain('validatorUrl: null');
+    const assets = assetsOf(page.text);
+    expect(assets).toEqual(['docs/swagger-ui.css', 'docs/favicon-32x32.png', 'docs/swagger-ui-bundle.js']);
+    const bundle = await request(app).get('/docs/swagger-ui-bundle.js').expect(200).expect('content-type', /javascript/);
+    expect(bundle.text).toContain('SwaggerUIBundle');
+    await request(app).get('/docs/swagger-ui.css').expect(200).expect('content-type', /css/);
+  });
+
+  it('serves no other file of the package (its index.html and initializer point at the petstore demo)', async () => {
+    for (const file of ['index.html', 'swagger-initializer.js', 'package.json', '..%2Fpackage.json']) await request(app).get(`/docs/${file}`).expect(404);
+  });
+
+  it("/predict's example body is an image the server decodes, so Try it out can Execute as is", async () => {
+    const doc = openApiDocument('0.0.0', 'cifar') as any;
+    expect(doc.components.schemas.PredictRequest.properties.image_base64.example).toBe(EXAMPLE_PNG_BASE64);
+    const rgb = await decodeImageToRgb32(Buffer.from(EXAMPLE_PNG_BASE64, 'base64'));
+    expect(rgb).toHaveLength(32 * 32 * 3);
+    const responses = Object.values(doc.paths).flatMap((item: any) => Object.values(item).flatMap((op: any) => Object.values(op.responses)));
+    for (const response of responses as any[]) expect(response.description ?? response.$ref).toBeTruthy();
+  });
+});

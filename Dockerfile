@@ -47,9 +47,12 @@ RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
  && npm cache clean --force
 
 FROM ${NODE_IMAGE} AS runtime
+# XDG_CACHE_HOME: where the engine remembers whether tfjs-node runs on this machine (a
+# writable place for the non-root user; /tmp is an emptyDir under the Kubernetes manifest).
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
-    PORT=8000
+    PORT=8000 \
+    XDG_CACHE_HOME=/tmp/.cache
 WORKDIR /app
 # Fixed ids so Kubernetes can check runAsNonRoot/runAsUser against them.
 RUN groupadd --system --gid 10001 mldeploy \

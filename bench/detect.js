@@ -19,6 +19,7 @@
 require('../scripts/ts-register.js');
 const fs = require('node:fs');
 const { parseArgs } = require('node:util');
+const { log, runBench } = require('./common');
 const { initEngine } = require('../src/model/engine.ts');
 const { loadModelVersion } = require('../src/model/artifacts.ts');
 const { missingProfileParts } = require('../src/model/metadata.ts');
@@ -56,7 +57,6 @@ const seed = Number(args.seed);
 const alpha = Number(args.alpha);
 const detectionShifts = args.shifts ? args.shifts.split(',') : SHIFT_NAMES;
 const started = Date.now();
-const log = (line) => process.stdout.write(`${line}\n`);
 const elapsed = () => `${((Date.now() - started) / 1000).toFixed(0)} s`;
 
 /** Per-image signals of a predicted set, in the shape detectShift takes, plus labels. */
@@ -201,7 +201,4 @@ function printAccuracy(results) {
   log(`${'95% CI covers actual'.padEnd(28)}${ESTIMATORS.map((e) => `${covered[e]}/${count}`.padStart(20)).join('')}`);
 }
 
-main().catch((err) => {
-  process.stderr.write(`bench:detect failed: ${err.stack || err.message}\n`);
-  process.exit(1);
-});
+runBench(main);

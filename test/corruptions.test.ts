@@ -110,8 +110,15 @@ describe('named shifts', () => {
     expect(increasing(gaussian)).toBe(true);
     expect(gaussian[4]).toBeGreaterThan(22);
     expect(gaussian[4]).toBeLessThan(29);
-    expect(increasing(await noiseLevels('shot_noise'))).toBe(true);
+    // Shot noise: Poisson(x c) / c has std sqrt(x / c); x = 128/255, c = 50 -> 25.5 levels.
+    const shot = await noiseLevels('shot_noise');
+    expect(increasing(shot)).toBe(true);
+    expect(Math.abs(shot[4] - 25.5)).toBeLessThan(3);
     expect(increasing(await noiseLevels('impulse_noise'))).toBe(true);
+    // Impulse noise: each value flips to 0 or 255 with probability 0.07 at severity 5 (binomial sd 0.005 here).
+    const impulse = (await applyShift('impulse_noise:5', grey, 1)).pixels;
+    const flipped = impulse.filter((v) => v === 0 || v === 255).length / impulse.length;
+    expect(Math.abs(flipped - 0.07)).toBeLessThan(0.02);
     const feature = async (corruption: string, statistic: (image: Uint8Array) => number) =>
       Promise.all([1, 2, 3, 4, 5].map(async (s) => statistic((await applyShift(`${corruption}:${s}`, set(1), 1)).pixels)));
     const noise = (image: Uint8Array) => imageStats(image).noise;

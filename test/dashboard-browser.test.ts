@@ -1,10 +1,11 @@
 /**
  * /dashboard and /docs in a real headless Chromium (Debian's `chromium`, driven by
- * playwright-core) against a server on a fixture model started with an API key: the dashboard
- * loads without console errors or requests leaving the server, updates after traffic, draws a
- * full /monitoring answer (drift tests, history), asks for the key and then classifies an
- * upload; Swagger UI's "Try it out" -> Execute on POST /predict gets a prediction. Writes
- * ci-artifacts/dashboard.png. Skipped, with that reason in its name, only when
+ * playwright-core) against a server on a calibrated fixture model started with an API key: the
+ * dashboard loads without console errors or requests leaving the server, updates after traffic
+ * (to the server's own drift tests and estimate), draws a drifted /monitoring answer exactly,
+ * asks for the key and then classifies an upload; Swagger UI's "Try it out" -> Execute on
+ * POST /predict gets a prediction. Writes
+ * ci-artifacts/dashboard.png and docs.png. Skipped, with that reason in its name, only when
  * /usr/bin/chromium is absent and CI is not set.
  */
 import * as fs from 'node:fs';
@@ -13,6 +14,9 @@ import * as path from 'node:path';
 import { Browser, chromium, Page } from 'playwright-core';
 import request from 'supertest';
 import { RunningServer, startServer } from '../src/serve';
+import { loadCifar10 } from '../src/data/cifar10';
+import { addCalibration } from './helpers/calibrated-model';
+import { writeCifar10Binary } from './helpers/drift-fixtures';
 import { createModelFixture, CIFAR10_CLASSES } from './helpers/model-fixture';
 import { handMadePng } from './helpers/png';
 
@@ -57,6 +61,9 @@ describe('dashboard and Swagger UI in headless Chromium', () => {
   beforeAll(async () => {
     if (!runs) return;
     const modelDir = await createModelFixture(path.join(workDir, 'models'));
+    // Train-time calibration, so the monitor runs its drift tests and estimate on this fixture.
+    const { test: heldOut } = await loadCifar10({ source: await writeCifar10Binary(path.join(workDir, 'cifar10'), 120), dataDir: path.join(workDir, 'data') });
+    await addCalibration(modelDir, heldOut);
     server = await startServer({ modelPath: modelDir, port: 0, host: '127.0.0.1', logDir: path.join(workDir, 'logs'), logLevel: 'silent', apiKey: API_KEY, monitor: { window: WINDOW } });
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-background-networking'] });
     page = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
@@ -80,7 +87,7 @@ describe('dashboard and Swagger UI in headless Chromium', () => {
     expect(seen.urls).toEqual(expect.arrayContaining([`${server.url}/dashboard/chart.umd.js`, `${server.url}/metrics`, `${server.url}/monitoring`]));
   });
 
-  browserTest(`updates after traffic: rate, latency, window and class mix${skipNote}`, async () => {
+  browserTest(`updates after traffic: rate, latency, window, class mix, the drift tests, estimate and history${skipNote}`, async () => {
     const images = Array.from({ length: WINDOW + 10 }, (_, i) => image(i).toString('base64'));
     await request(server.url).post('/predict/batch').set('x-api-key', API_KEY).send({ images: images.slice(0, 30) }).expect(200);
     await request(server.url).post('/predict/batch').set('x-api-key', API_KEY).send({ images: images.slice(30) }).expect(200);
@@ -98,6 +105,18 @@ describe('dashboard and Swagger UI in headless Chromium', () => {
     expect(classMix[1].reduce((a, b) => a + b, 0)).toBeCloseTo(1, 6);
     const labels = await page.evaluate(() => window.Chart.getChart('class-chart').data.labels as string[]);
     expect(labels).toEqual(CIFAR10_CLASSES);
+
+    // The drift tests, the estimate and the history as the server computed them (no prediction since).
+    const live = (await request(server.url).get('/monitoring').expect(200)).body;
+    expect(live.drift.tests.length).toBeGreaterThan(0);
+    const flagged = live.drift.tests.filter((t: any) => t.detected).length;
+    await page.waitForFunction((summary) => document.getElementById('tests-summary')!.textContent === summary, `(${flagged} of ${live.drift.tests.length} flag a shift)`);
+    expect(await page.$$eval('#tests tr', (trs) => trs.length)).toBe(live.drift.tests.length);
+    expect(await page.textContent('#drift')).toBe(live.drift.detected ? 'DRIFT' : 'no drift');
+    expect(await page.textContent('#accuracy')).toBe(`${(live.estimated_accuracy.value * 100).toFixed(1)} %`);
+    const history = await page.evaluate(() => window.Chart.getChart('history-chart').data.datasets[0].data);
+    expect(history).toEqual(live.history.map((h: any) => h.estimated_accuracy));
+    expect(history).toHaveLength(1);
     expect(seen.errors).toEqual([]);
   });
 
@@ -175,7 +194,7 @@ describe('dashboard and Swagger UI in headless Chromium', () => {
     await docs.click('.modal-ux .auth-btn-wrapper button.authorize');
     await docs.click('.modal-ux .btn-done');
 
-    const operation = docs.locator('#operations-default-post_predict');
+    const operation = docs.locator('#operations-workshop-post_predict');
     await operation.locator('.opblock-summary').click();
     await operation.locator('button.try-out__btn').click();
     await operation.locator('button.execute').click();
@@ -187,6 +206,8 @@ describe('dashboard and Swagger UI in headless Chromium', () => {
     expect(body.model_version).toBe(server.version);
     expect(docsSeen.urls.filter((url) => !url.startsWith(`${server.url}/`))).toEqual([]);
     expect(docsSeen.errors).toEqual([]);
+    fs.mkdirSync(ARTIFACTS, { recursive: true });
+    await docs.screenshot({ path: path.join(ARTIFACTS, 'docs.png'), fullPage: true });
     await docs.close();
   });
 });

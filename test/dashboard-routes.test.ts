@@ -27,6 +27,17 @@ describe('GET /dashboard', () => {
     for (const endpoint of ["fetch('metrics'", "fetch('monitoring'", "fetch('model-info'", "fetch('predict-file'", "'x-api-key'"]) expect(script.text).toContain(endpoint);
   });
 
+  it('both pages allow scripts, styles, images and requests from this server only (CSP) and have no inline script', async () => {
+    for (const route of ['/dashboard', '/docs']) {
+      const res = await request(app).get(route).expect(200);
+      const policy = res.headers['content-security-policy'];
+      expect(policy).toContain("default-src 'self'");
+      expect(policy).toContain("script-src 'self';");
+      expect(policy).toContain("connect-src 'self'");
+      expect(res.text).not.toMatch(/<script>|<script(?![^>]*\bsrc=)[^>]*>/);
+    }
+  });
+
   it('answers /dashboard/ with a redirect, so relative asset URLs stay right', async () => {
     const res = await request(app).get('/dashboard/').expect(301);
     expect(res.headers.location).toBe('../dashboard');
@@ -36,10 +47,11 @@ describe('GET /dashboard', () => {
 describe('GET /docs', () => {
   it('is Swagger UI on openapi.json with its assets from swagger-ui-dist', async () => {
     const page = await request(app).get('/docs').expect(200).expect('content-type', /text\/html/);
-    expect(page.text).toContain("url: 'openapi.json'");
-    expect(page.text).toContain('validatorUrl: null');
+    expect(page.text).toContain('data-openapi="openapi.json"');
     const assets = assetsOf(page.text);
-    expect(assets).toEqual(['docs/swagger-ui.css', 'docs/favicon-32x32.png', 'docs/swagger-ui-bundle.js']);
+    expect(assets).toEqual(['docs/swagger-ui.css', 'docs/favicon-32x32.png', 'docs/swagger-ui-bundle.js', 'docs/init.js']);
+    const init = await request(app).get('/docs/init.js').expect(200).expect('content-type', /javascript/);
+    expect(init.text).toContain('validatorUrl: null');
     const bundle = await request(app).get('/docs/swagger-ui-bundle.js').expect(200).expect('content-type', /javascript/);
     expect(bundle.text).toContain('SwaggerUIBundle');
     await request(app).get('/docs/swagger-ui.css').expect(200).expect('content-type', /css/);
@@ -56,5 +68,16 @@ describe('GET /docs', () => {
     expect(rgb).toHaveLength(32 * 32 * 3);
     const responses = Object.values(doc.paths).flatMap((item: any) => Object.values(item).flatMap((op: any) => Object.values(op.responses)));
     for (const response of responses as any[]) expect(response.description ?? response.$ref).toBeTruthy();
+  });
+
+  it('groups every operation under one of the declared tags (Swagger UI sections)', () => {
+    const doc = openApiDocument('0.0.0', 'cifar') as any;
+    const declared = doc.tags.map((t: any) => t.name);
+    expect(declared).toEqual(['workshop', 'tf-serving', 'operations']);
+    const tagsOf = (route: string) => Object.values(doc.paths[route]).map((op: any) => op.tags);
+    expect(tagsOf('/predict-file')).toEqual([['workshop']]);
+    expect(tagsOf('/v1/models/{name}:predict')).toEqual([['tf-serving']]);
+    expect(tagsOf('/dashboard')).toEqual([['operations']]);
+    for (const item of Object.values(doc.paths) as any[]) for (const op of Object.values(item) as any[]) expect(declared).toContain(op.tags[0]);
   });
 });

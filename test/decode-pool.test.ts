@@ -6,6 +6,7 @@
 import { decodeImageToRgb32, ImageDecodeError } from '../src/preprocess';
 import { DecodePool, decodeImageBounded, FAST_PATH_MAX_BYTES, FAST_PATH_MAX_PIXELS } from '../src/preprocess/decode-pool';
 import { readImageHeader } from '../src/preprocess/image-header';
+import { toHttpError } from '../src/serve/http-errors';
 import { validImages } from './helpers/hostile-images';
 
 describe('bounded decoding', () => {
@@ -54,6 +55,25 @@ describe('bounded decoding', () => {
       expect(pool.replaced).toBe(2);
     } finally {
       await pool.close();
+    }
+  });
+
+  it('answers a worker that runs out of heap with image_decode_out_of_memory and replaces it', async () => {
+    // 2 MB of heap: less than loading the decoders takes, so the worker always dies of it.
+    const pool = new DecodePool(1, { timeoutMs: 60_000, heapMb: 2 });
+    try {
+      const error = await pool.decode(large.png, readImageHeader(large.png)).catch((err: unknown) => err);
+      expect((error as ImageDecodeError).code).toBe('image_decode_out_of_memory');
+      expect(pool.replaced).toBe(1);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('maps decode timeouts and heap exhaustion to 422 JSON errors in serve', () => {
+    for (const code of ['image_decode_timeout', 'image_decode_out_of_memory'] as const) {
+      const http = toHttpError(new ImageDecodeError(code, 'stopped'));
+      expect({ status: http?.status, code: http?.code }).toEqual({ status: 422, code });
     }
   });
 

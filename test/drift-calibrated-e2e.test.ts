@@ -6,8 +6,11 @@ import { existsSync, promises as fs, readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadCifar10 } from '../src/data/cifar10';
+import { PredictClient } from '../src/drift/client';
 import { ESTIMATORS } from '../src/drift/estimate/estimators';
+import { loadModelCalibration } from '../src/drift/model-calibration';
 import { parseDriftResult, type DriftResult } from '../src/drift/result';
+import { startServer } from '../src/serve';
 import { addCalibration, copyAsSchema1 } from './helpers/calibrated-model';
 import { runCli, writeCifar10Binary } from './helpers/drift-fixtures';
 import { createModelFixture } from './helpers/model-fixture';
@@ -83,6 +86,21 @@ describe('mldeploy drift --reference model on a calibrated model', () => {
     expect(run.text).toMatch(/gaussian_noise:5 +yes +/);
     expect(run.text).toContain('drift detected (p ');
     expect(run.stdout).toMatch(/clean +accuracy +\d+\.\d% \(estimated +\d+\.\d%\)/);
+  });
+});
+
+describe('GET /model-info/calibration (what drift --url reads)', () => {
+  it('serves the calibration drift --model reads from metadata.json, and says what an older model lacks', async () => {
+    for (const model of [calibrated, schema1]) {
+      const server = await startServer({ modelPath: model, port: 0, logLevel: 'silent', logDir: path.join(tmp, 'serve-logs') });
+      try {
+        const served = await loadModelCalibration(new PredictClient({ url: server.url, timeoutMs: 5000, retries: 0 }), undefined);
+        expect(served).toEqual(await loadModelCalibration(new PredictClient({ url: server.url, timeoutMs: 5000, retries: 0 }), model));
+        expect(served.calibration === null).toBe(model === schema1);
+      } finally {
+        await server.close();
+      }
+    }
   });
 });
 

@@ -82,8 +82,13 @@ describe('mldeploy drift --url (in-process server)', () => {
     expect(veryNoisy.input_stats.noise.mean).toBeGreaterThan(noisy.input_stats.noise.mean);
     expect(noisy.input_stats.noise.mean).toBeGreaterThan(clean.input_stats.noise.mean);
     expect(noisy.drift!.verdict).toBe('significant');
-    expect(Object.keys(noisy.drift!.ks)).toEqual(['confidence', 'mean_r', 'mean_g', 'mean_b', 'std_r', 'std_g', 'std_b', 'brightness', 'noise']);
+    expect(Object.keys(noisy.drift!.ks)).toEqual(['confidence', 'mean_r', 'mean_g', 'mean_b', 'std_r', 'std_g', 'std_b', 'brightness', 'noise', 'entropy']);
     expect(noisy.drift!.chi2.dof).toBeGreaterThanOrEqual(0);
+    // The detector runs over HTTP on all_probabilities against the clean replay; the fixture has no calibration, so no estimate.
+    expect(noisy.drift!.detected).toBe(true);
+    expect(noisy.drift!.tests).toHaveLength(19);
+    expect(clean.estimated_accuracy).toBeNull();
+    expect(clean.estimated_accuracy_note).toMatch(/calibration/);
     // CIFAR-100 has no CIFAR-10 labels: never scored.
     expect(c100.accuracy).toBeNull();
     expect(c100.true_labels).toBeNull();

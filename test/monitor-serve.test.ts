@@ -94,6 +94,19 @@ describe('GET /monitoring and the monitoring gauges', () => {
     const ours = text.split('\n').filter((line) => /^(# (HELP|TYPE) )?mldeploy_/.test(line)).join('\n') + '\n';
     expect(execFileSync('promtool', ['check', 'metrics'], { input: ours, encoding: 'utf8' })).toBe('');
   });
+
+  it('after a reload answers for the new version with a fresh window, and keeps the old version in the gauges', async () => {
+    const previous = server.version;
+    await createMonitoredModelFixture(path.join(workDir, 'models'), 8);
+    const reloaded = await server.reload();
+    expect(reloaded.changed).toBe(true);
+    const { body } = await request(server.app).get('/monitoring').expect(200);
+    expect(body.model_version).toBe(reloaded.version);
+    expect(body.window.samples).toBe(0);
+    const text = (await request(server.app).get('/metrics')).text;
+    expect(text).toContain(`mldeploy_monitor_window_samples{model_version="${previous}"} 55`);
+    expect(text).toContain(`mldeploy_monitor_window_samples{model_version="${reloaded.version}"} 0`);
+  });
 });
 
 describe('monitoring switched off or without a schema-2 reference', () => {

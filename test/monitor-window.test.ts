@@ -1,5 +1,6 @@
 /** The rolling window against a reference: false-alarm rate, detection, estimate coverage, ring order, too-small and schema-1 windows. */
 import { DEFAULT_ESTIMATOR } from '../src/drift/estimate/estimators';
+import { UsageError } from '../src/errors';
 import { monitorReference } from '../src/monitor/reference';
 import { MIN_WINDOW_SAMPLES } from '../src/monitor/evaluate';
 import { MonitorWindow } from '../src/monitor/window';
@@ -89,5 +90,9 @@ describe('MonitorWindow', () => {
     expect(evaluation.drift.reason).toMatch(/schema_version 1/);
     expect(evaluation.estimated_accuracy).toBeNull();
     expect(evaluation.class_shares.reduce((a, b) => a + b, 0)).toBeCloseTo(1);
+  });
+
+  it('refuses a window size that is not a whole number > 0 (usage error)', () => {
+    for (const size of [0, -1, 2.5]) expect(() => new MonitorWindow('v1_test', CLASSES, null, { size })).toThrow(UsageError);
   });
 });

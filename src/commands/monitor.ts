@@ -43,10 +43,11 @@ export function registerMonitor(program: Command): void {
       });
       const files = await writeMonitorOutputs(result, opts.out);
       const { summary } = result;
-      console.log(`${summary.windows} windows, ${summary.tested} tested, ${summary.drift_windows} with drift detected; lowest estimated accuracy ${summary.min_estimated_accuracy === null ? '-' : (summary.min_estimated_accuracy * 100).toFixed(1) + '%'}`);
-      console.log(`wrote ${files.json}, ${files.text}, ${files.html}`);
+      const lowest = summary.min_estimated_accuracy === null ? '-' : `${(summary.min_estimated_accuracy * 100).toFixed(1)}%`;
+      process.stdout.write(`${summary.windows} windows, ${summary.tested} tested, ${summary.drift_windows} with drift detected; lowest estimated accuracy ${lowest}\n`);
+      process.stdout.write(`wrote ${files.json}, ${files.text}, ${files.html}\n`);
       if (result.gate.passed) {
-        if (rules.length > 0) console.log(`gate passed: ${result.gate.rules.join(' ')}`);
+        if (rules.length > 0) process.stdout.write(`gate passed: ${result.gate.rules.join(' ')}\n`);
         return;
       }
       for (const failure of result.gate.failures) process.stderr.write(`${stderrColours.fail('gate failed:')} ${describeMonitorFailure(failure)}\n`);

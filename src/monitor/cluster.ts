@@ -7,7 +7,8 @@
 import type { Registry } from 'prom-client';
 import { registerMonitorGauges } from './gauges';
 import { metadataOfVersion } from './model-lookup';
-import { LiveMonitor, type MonitoredRecord, type MonitoringAccess, type MonitoringReport } from './live';
+import type { MonitoringAccess } from './access';
+import { LiveMonitor, type MonitoredRecord, type MonitoringReport } from './live';
 import type { WindowOptions } from './window';
 
 export class PrimaryMonitor {

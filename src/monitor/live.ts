@@ -4,12 +4,10 @@
  * Single-process servers own one; in cluster mode the primary owns it and the workers' lines
  * reach it over IPC, so every worker's predictions land in the same windows.
  */
-import type { Registry } from 'prom-client';
 import { DEFAULT_ALPHA } from '../drift/detect/shift';
 import type { ModelMetadata } from '../model/metadata';
 import type { ImageSignal } from '../preprocess/image-stats';
 import type { AccuracyVerdict, DriftVerdict } from './evaluate';
-import { registerMonitorGauges } from './gauges';
 import { monitorReference } from './reference';
 import { DEFAULT_MONITOR_WINDOW, MonitorWindow, type HistoryEntry, type WindowOptions } from './window';
 
@@ -137,25 +135,4 @@ export function monitoringReport(window: MonitorWindow, alpha: number): Monitori
     history: [...window.history],
     ...(reference.unavailable ? { unavailable: reference.unavailable } : {}),
   };
-}
-
-/** How the HTTP layer reaches the monitor: `record` where it runs in-process, `report` in every mode. */
-export interface MonitoringAccess {
-  /** Absent in cluster workers: their prediction lines feed the primary's monitor. */
-  record?: (record: MonitoredRecord) => void;
-  /** The report for the version this process serves; null when the monitor has not seen it. */
-  report: (version: string) => Promise<MonitoringReport | null>;
-}
-
-/** In-process access to a monitor (single-process servers). */
-export function localMonitoring(monitor: LiveMonitor): MonitoringAccess {
-  return { record: (record) => monitor.record(record), report: async (version) => monitor.report(version) };
-}
-
-/** A single-process server's monitor: windows, gauges in its registry, the served model as reference. */
-export function inProcessMonitor(registry: Registry, metadata: ModelMetadata, options: WindowOptions = {}): LiveMonitor {
-  const monitor = new LiveMonitor(options);
-  monitor.provideModel(metadata);
-  registerMonitorGauges(registry, monitor);
-  return monitor;
 }

@@ -4,6 +4,7 @@
  * prediction), and one history entry per `size` predictions (each a full, non-overlapping window).
  */
 import { IMAGE_SIGNALS, type ImageSignal } from '../preprocess/image-stats';
+import { requireInteger } from '../util/validation';
 import { evaluateWindow, MIN_WINDOW_SAMPLES, type EvaluateOptions, type WindowEvaluation } from './evaluate';
 import type { MonitorReference } from './reference';
 
@@ -48,7 +49,7 @@ export class MonitorWindow {
     private readonly options: WindowOptions = {},
   ) {
     this.size = options.size ?? DEFAULT_MONITOR_WINDOW;
-    if (!Number.isInteger(this.size) || this.size < 1) throw new RangeError(`window size must be a whole number > 0, got ${this.size}`);
+    requireInteger('the monitor window size', this.size, 1);
     this.classes = classes;
     this.probabilities = new Float64Array(this.size * classes);
     this.inputs = new Float64Array(this.size * IMAGE_SIGNALS.length);

@@ -34,13 +34,14 @@ export function readGifHeader(bytes: Uint8Array, view: DataView): ImageHeader {
       const frameHeight = view.getUint16(offset + 7, true);
       checkDimensions(frameWidth, frameHeight, `GIF frame ${frames}`);
       offset += 10 + colorTableBytes(bytes[offset + 9]); // descriptor, local colour table
-      if (frames === 0) {
-        firstFrame = frameWidth * frameHeight;
-        checkLzwCodes(bytes, offset);
-      }
-      frames++;
+      const codeStart = offset;
       offset++; // LZW minimum code size
       skipSubBlocks();
+      if (frames === 0) {
+        firstFrame = frameWidth * frameHeight;
+        checkLzwCodes(bytes, codeStart);
+      }
+      frames++;
     } else {
       throw corrupt(`unknown GIF block 0x${introducer.toString(16)}`);
     }
@@ -57,7 +58,7 @@ function colorTableBytes(packed: number): number {
 
 /**
  * Reads the code stream at `start` (minimum code size, then sub-blocks the walk has already
- * bounded) exactly as omggif does, tracking only the table size: every code must be a clear,
+ * found to end inside the file) exactly as omggif does, tracking only the table size: every code must be a clear,
  * the end, a literal or an existing entry, or the next entry right after another code.
  */
 function checkLzwCodes(bytes: Uint8Array, start: number): void {

@@ -1,6 +1,6 @@
 /** What every route of the HTTP layer works with: the one predictor and the server's services. */
 import type { Logger } from 'pino';
-import type { MonitoringAccess } from '../monitor/live';
+import type { MonitoringAccess } from '../monitor/access';
 import type { ServingEngineInfo } from '../model/onnx/serving';
 import { PredictionSink } from './prediction-log';
 import { BatchingPredictor } from './predictor';

@@ -13,6 +13,24 @@ const secured = [{ ApiKeyHeader: [] }, { BearerAuth: [] }];
 export const EXAMPLE_PNG_BASE64 =
   'iVBORw0KGgoAAAANSUhEUgAAAAgAAAAICAIAAABLbSncAAAACXBIWXMAAAPoAAAD6AG1e1JrAAAAkElEQVQI1w3MoREEIAwEwC/n26CNdIDGoN9gTkdjzqBPx8TQQdp59M7s52u3WZhp2IFtmoeh7Pf59tt6WNfoB32ze3RUfzBvm2FTYx7MzekxUfPBum2FLY11sDaXx0KtB37ba13DD3zTPRzlD3gbw6jBA27Sgyg+0G0Kk4YOtCkPofQgb8uw1MiD3EyPROXvD02AbMGyBAOsAAAAAElFTkSuQmCC';
 
+/** Swagger UI groups operations by tag, as FastAPI's /docs does by router. */
+const TAGS = [
+  { name: 'workshop', description: 'Classify images: base64 JSON, multipart upload, batches' },
+  { name: 'tf-serving', description: 'TensorFlow Serving v1 REST' },
+  { name: 'operations', description: 'Health, metrics, monitoring, reload, docs and the dashboard' },
+];
+
+function tagOf(route: string): string {
+  if (route.startsWith('/v1/')) return 'tf-serving';
+  return /^\/(model-info|predict)/.test(route) ? 'workshop' : 'operations';
+}
+
+function tagged(paths: Record<string, Record<string, object>>): Record<string, Record<string, object>> {
+  return Object.fromEntries(
+    Object.entries(paths).map(([route, item]) => [route, Object.fromEntries(Object.entries(item).map(([method, op]) => [method, { tags: [tagOf(route)], ...op }]))]),
+  );
+}
+
 export function openApiDocument(serverVersion: string, modelName: string): object {
   return {
     openapi: '3.0.3',
@@ -25,11 +43,15 @@ export function openApiDocument(serverVersion: string, modelName: string): objec
         `${MAX_BATCH_IMAGES} images per batch request, images at most 4096x4096. With an API key configured, prediction ` +
         'and admin routes need `x-api-key: <key>` or `Authorization: Bearer <key>`.',
     },
-    paths: {
+    tags: TAGS,
+    paths: tagged({
       '/ping': { get: { summary: 'Health check', responses: { 200: ok({ $ref: '#/components/schemas/Ping' }) } } },
       '/model-info': { get: { summary: 'The served model', responses: { 200: ok({ $ref: '#/components/schemas/ModelInfo' }) } } },
       '/model-info/reference': {
         get: { summary: "The model's reference profile from metadata.json (drift baselines)", responses: { 200: ok({ type: 'object' }) } },
+      },
+      '/model-info/calibration': {
+        get: { summary: "The model's train-time calibration from metadata.json (drift's label-free estimates and shift-detector reference); null with what it lacks for older models", responses: { 200: ok({ type: 'object' }) } },
       },
       '/predict': {
         post: {
@@ -126,7 +148,7 @@ export function openApiDocument(serverVersion: string, modelName: string): objec
       '/dashboard': {
         get: { summary: 'Live monitoring page: traffic, latency, drift tests, estimated accuracy, class mix, an upload box', responses: { 200: html } },
       },
-    },
+    }),
     components: {
       securitySchemes: {
         ApiKeyHeader: { type: 'apiKey', in: 'header', name: 'x-api-key' },

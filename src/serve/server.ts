@@ -10,7 +10,7 @@ import type { Express } from 'express';
 import { MldeployError, UsageError } from '../errors';
 import { initEngine } from '../model/engine';
 import { servingEngineInfo, ServingBackendChoice, ServingEngineInfo, tfjsEngineFor } from '../model/onnx/serving';
-import { inProcessMonitor, localMonitoring, type MonitoringAccess } from '../monitor/live';
+import { inProcessMonitor, localMonitoring, type MonitoringAccess } from '../monitor/access';
 import { createApp } from './app';
 import { ServeContext } from './context';
 import { predictionLogDroppedCounter, ServeMetrics } from './metrics';

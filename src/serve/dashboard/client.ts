@@ -130,12 +130,14 @@ const MONITOR_SCRIPT = String.raw`
     trafficChart.data.datasets[0].data = traffic.map((t) => t.rate);
     trafficChart.data.datasets[1].data = traffic.map((t) => t.p95);
     trafficChart.update();
-    const latest = traffic[traffic.length - 1];
+    // The headline rate averages the last few reads so it does not flicker to 0 between bursts.
+    const recent = traffic.slice(-3);
+    const rate = recent.length ? recent.reduce((n, t) => n + t.rate, 0) / recent.length : null;
     const measured = [...traffic].reverse().find((t) => t.p95 !== null);
     const requests = traffic.reduce((n, t) => n + t.requests, 0);
     const errors = traffic.reduce((n, t) => n + t.errors, 0);
     const span = traffic.length ? Math.round((traffic.length * REFRESH_MS) / 60000) || 1 : 0;
-    text('rate', latest ? fixed(latest.rate, latest.rate < 10 ? 2 : 0) : '-');
+    text('rate', rate === null ? '-' : fixed(rate, rate < 10 ? 2 : 0));
     text('rate-sub', totals.requests + ' requests since start');
     text('latency', measured ? fixed(measured.p95, measured.p95 < 10 ? 1 : 0) + ' ms' : '-');
     text('latency-sub', measured ? 'p50 ' + fixed(measured.p50, 1) + ' ms' : 'no prediction requests yet');

@@ -84,7 +84,7 @@ export const DASHBOARD_HTML = `<!doctype html>
     ${KPI('window', 'Window')}
   </div>
   <section class="card"><h2>Prediction traffic</h2><div class="chart"><canvas id="traffic-chart" aria-label="requests per second and p95 latency"></canvas></div></section>
-  <section class="card"><h2>Estimated accuracy per window</h2><div class="chart"><canvas id="history-chart" aria-label="estimated accuracy over time"></canvas></div><p class="note" id="monitor-note"></p></section>
+  <section class="card"><h2>Estimated accuracy per window <span class="count">(red: drift)</span></h2><div class="chart"><canvas id="history-chart" aria-label="estimated accuracy over time"></canvas></div><p class="note" id="monitor-note"></p></section>
   <section class="card"><h2>Drift tests <span id="tests-summary" class="count"></span></h2>
     <div class="table-box"><table><thead><tr><th>Test</th><th>Signal</th><th class="num">Statistic</th><th class="num">p-value</th><th>Result</th></tr></thead>
     <tbody id="tests"><tr><td colspan="5" class="empty">no window tested yet</td></tr></tbody></table></div>

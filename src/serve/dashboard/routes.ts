@@ -4,11 +4,11 @@
  * UI from the swagger-ui-dist package pointed at /openapi.json.
  */
 import * as path from 'node:path';
-import { RequestHandler, Router } from 'express';
+import { RequestHandler, Response, Router } from 'express';
 import { named } from '../middleware';
 import { DASHBOARD_SCRIPT } from './client';
 import { DASHBOARD_HTML } from './page';
-import { SWAGGER_HTML } from './swagger';
+import { SWAGGER_HTML, SWAGGER_INIT_SCRIPT } from './swagger';
 
 // chart.js's package exports do not list the UMD build; its directory is that of the CommonJS entry.
 const CHART_JS_UMD = path.join(path.dirname(require.resolve('chart.js')), 'chart.umd.js');
@@ -19,6 +19,15 @@ const SWAGGER_ASSETS = new Set(['swagger-ui.css', 'swagger-ui-bundle.js', 'favic
 
 const ASSET_CACHE = 'public, max-age=3600';
 
+/**
+ * Both pages may load scripts, styles, images and data from this server only (plus the blob: URL
+ * of an uploaded image's preview): a browser enforces "no external requests" and refuses injected
+ * scripts. Inline <style> blocks are allowed; inline scripts are not (there are none).
+ */
+const PAGE_POLICY = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; connect-src 'self'; frame-ancestors 'none'";
+
+const page = (res: Response, html: string) => res.type('html').set({ 'Cache-Control': 'no-cache', 'Content-Security-Policy': PAGE_POLICY }).send(html);
+
 /** `/dashboard/` and `/docs/` would break the pages' relative asset URLs: one canonical address. */
 function withoutTrailingSlash(page: string): RequestHandler {
   return (req, res, next) => (req.path.endsWith('/') ? res.redirect(301, page) : next());
@@ -28,7 +37,7 @@ export function pageRoutes(): Router {
   const router = Router();
 
   router.get('/dashboard', named('dashboard'), withoutTrailingSlash('../dashboard'), (_req, res) => {
-    res.type('html').set('Cache-Control', 'no-cache').send(DASHBOARD_HTML);
+    page(res, DASHBOARD_HTML);
   });
   router.get('/dashboard/dashboard.js', named('dashboard'), (_req, res) => {
     res.type('js').set('Cache-Control', 'no-cache').send(DASHBOARD_SCRIPT);
@@ -38,7 +47,10 @@ export function pageRoutes(): Router {
   });
 
   router.get('/docs', named('docs'), withoutTrailingSlash('../docs'), (_req, res) => {
-    res.type('html').set('Cache-Control', 'no-cache').send(SWAGGER_HTML);
+    page(res, SWAGGER_HTML);
+  });
+  router.get('/docs/init.js', named('docs'), (_req, res) => {
+    res.type('js').set('Cache-Control', 'no-cache').send(SWAGGER_INIT_SCRIPT);
   });
   router.get('/docs/:asset', named('docs'), (req, res, next) => {
     const asset = String(req.params.asset);

@@ -1,7 +1,8 @@
 /**
  * GET /docs: Swagger UI (swagger-ui-dist, served by this server) on /openapi.json, like FastAPI's
  * /docs. "Try it out" sends requests to this same server; "Authorize" takes the API key.
- * URLs are relative so the page also works behind a path-prefixing proxy.
+ * URLs are relative so the page also works behind a path-prefixing proxy. No inline script, so
+ * the page runs under a Content-Security-Policy that allows this server only.
  */
 export const SWAGGER_HTML = `<!doctype html>
 <html lang="en">
@@ -14,11 +15,17 @@ export const SWAGGER_HTML = `<!doctype html>
 <style>body{margin:0;background:#fafafa}.swagger-ui .topbar{display:none}</style>
 </head>
 <body>
-<div id="swagger-ui"></div>
+<div id="swagger-ui" data-openapi="openapi.json"></div>
 <script src="docs/swagger-ui-bundle.js"></script>
-<script>
+<script src="docs/init.js"></script>
+</body>
+</html>
+`;
+
+/** GET /docs/init.js: starts Swagger UI on the document named by the page. */
+export const SWAGGER_INIT_SCRIPT = `'use strict';
 window.ui = SwaggerUIBundle({
-  url: 'openapi.json',
+  url: document.getElementById('swagger-ui').dataset.openapi,
   dom_id: '#swagger-ui',
   deepLinking: true,
   persistAuthorization: true,
@@ -28,7 +35,4 @@ window.ui = SwaggerUIBundle({
   presets: [SwaggerUIBundle.presets.apis],
   layout: 'BaseLayout',
 });
-</script>
-</body>
-</html>
 `;

@@ -23,7 +23,7 @@ export const UPLOAD_SCRIPT = String.raw`
     answer.textContent = p.predicted_class + ' ' + pct(p.confidence);
     const meta = document.createElement('div');
     meta.className = 'sub';
-    meta.textContent = file.name + ' | ' + fixed(p.latency_ms, 1) + ' ms | model ' + p.model_version;
+    meta.textContent = file.name + ' | ' + fixed(p.latency_ms, 1) + ' ms';
     const list = document.createElement('div');
     list.className = 'bar-list';
     side.append(answer, meta);

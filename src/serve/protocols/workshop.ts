@@ -1,8 +1,9 @@
 /**
- * The workshop protocol: GET /ping, /model-info, /model-info/reference; POST /predict (base64
+ * The workshop protocol: GET /ping, /model-info, /model-info/reference, /model-info/calibration; POST /predict (base64
  * JSON), /predict-file (multipart) and /predict/batch, each answered with the workshop's body.
  */
 import { Router } from 'express';
+import { missingProfileParts } from '../../model/metadata';
 import { ServeContext } from '../context';
 import { HttpError } from '../http-errors';
 import { decodeBase64Field, decodeImageField, decodeImageList, requireImageList } from '../inputs';
@@ -37,6 +38,12 @@ export function workshopRoutes(context: ServeContext): Router {
 
   router.get('/model-info/reference', named('model-info-reference'), (_req, res) => {
     res.json(context.repository.current.metadata.reference);
+  });
+
+  // drift --url reads the train-time calibration here for its label-free estimates and detector reference.
+  router.get('/model-info/calibration', named('model-info-calibration'), (_req, res) => {
+    const { metadata } = context.repository.current;
+    res.json({ calibration: metadata.calibration ?? null, missing: missingProfileParts(metadata) });
   });
 
   router.post('/predict', named('predict'), auth, shed, jsonBody(), async (req, res) => {

@@ -30,9 +30,9 @@ module.exports = {
     ),
     rule(
       'model-not-to-upper-layers',
-      'src/model is used by serve, drift, report and the commands; it never imports them.',
+      'src/model is used by serve, monitor, drift, report and the commands; it never imports them.',
       { path: '^src/model/' },
-      { path: '^src/(serve|drift|commands|report)/' },
+      { path: '^src/(serve|monitor|drift|commands|report)/' },
     ),
     rule(
       'serve-not-to-drift',
@@ -51,6 +51,12 @@ module.exports = {
       "Drift reaches a server over HTTP; --model mode starts one through serve's public entry (src/serve/index.ts) only.",
       { path: '^src/drift/' },
       { path: '^src/serve/', pathNot: '^src/serve/index[.]ts$' },
+    ),
+    rule(
+      'monitor-not-to-serve',
+      'The monitor is a library the server (and mldeploy monitor) use; it never imports the server back.',
+      { path: '^src/monitor/' },
+      { path: '^src/(serve|commands)/' },
     ),
     rule(
       'report-renders-only',

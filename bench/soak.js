@@ -261,14 +261,15 @@ async function main() {
     const kinds = requestKinds(url, inputs).map((kind) => ({ ...kind, statuses: {} }));
     for (const kind of kinds.filter((k) => k.valid)) await (await kind.send()).arrayBuffer(); // warm-up
     const tensorsBefore = await liveTensors(url);
-    const rss = new Map(); // pid -> { start, max, end }
+    const rss = new Map(); // pid -> { start, max, end, samples }
     const sample = () => {
       for (const pid of workerPids(server.child.pid)) {
         const mib = rssMiB(pid);
         if (mib === undefined) continue;
-        const entry = rss.get(pid) ?? { start: mib, max: mib, end: mib };
+        const entry = rss.get(pid) ?? { start: mib, max: mib, end: mib, samples: [] };
         entry.max = Math.max(entry.max, mib);
         entry.end = mib;
+        entry.samples.push(mib);
         rss.set(pid, entry);
       }
     };
@@ -317,7 +318,10 @@ async function main() {
     const { opened, cutOff } = slow.stats();
     log(`\nrequests answered: ${answered} | 5xx: ${serverErrors} | never answered: ${unanswered}`);
     log(`worker deaths: ${deaths} (replacement workers seen: ${replaced})`);
-    for (const [pid, r] of rss) log(`worker ${pid} RSS MiB: start ${r.start.toFixed(0)}, max ${r.max.toFixed(0)}, end ${r.end.toFixed(0)}`);
+    const quarters = (samples) => [1, 2, 3].map((q) => samples[Math.floor((q * samples.length) / 4)].toFixed(0)).join(', ');
+    for (const [pid, r] of rss) {
+      log(`worker ${pid} RSS MiB: start ${r.start.toFixed(0)}, at 1/4, 1/2, 3/4 of the run ${quarters(r.samples)}, max ${r.max.toFixed(0)}, end ${r.end.toFixed(0)}`);
+    }
     log(`/ping under the soak: ${describePings(pings)}`);
     log(`/ping on the idle server before it (baseline, 5 s): ${describePings(baseline)}`);
     log(`machine load average (1 min, ${os.cpus().length} cores): ${loadBefore.toFixed(1)} before the soak, ${loadAfter.toFixed(1)} at its end`);

@@ -8,9 +8,10 @@
  * decode that runs past the budget (serve's decode deadline), or on the fuzzing worker dying
  * (e.g. out of memory). The input is saved under .tmp-fuzz/ and printed as base64.
  *
- * Jazzer.js (@jazzer.js/core 4, installed) would be the engine of choice, but its prebuilt
+ * Jazzer.js (@jazzer.js/core 4) would be the engine of choice, but its prebuilt
  * libFuzzer addon needs glibc 2.38 and this machine (and CI, the same kind) has 2.36, so the
- * loop here steers on V8's block coverage instead; the target keeps Jazzer's `fuzz(data)` shape.
+ * loop here steers on V8's block coverage instead (so it is not a dependency); the target keeps
+ * Jazzer's `fuzz(data)` shape, ready for it once CI has a newer glibc.
  */
 const { createHash } = require('node:crypto');
 const fs = require('node:fs');

@@ -5,6 +5,7 @@ import { registerServe } from './commands/serve';
 import { registerDrift } from './commands/drift';
 import { registerExport } from './commands/export';
 import { registerMonitor } from './commands/monitor';
+import { registerModels } from './commands/models';
 import { stderrColours } from './commands/output';
 
 // package.json lies outside the compiled tree (rootDir src), so it is read when the CLI starts.
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
   registerDrift(program);
   registerExport(program);
   registerMonitor(program);
+  registerModels(program);
   return program;
 }
 

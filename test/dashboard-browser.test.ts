@@ -20,12 +20,25 @@ import { writeCifar10Binary } from './helpers/drift-fixtures';
 import { createModelFixture, CIFAR10_CLASSES } from './helpers/model-fixture';
 import { handMadePng } from './helpers/png';
 
-// The callbacks given to page.evaluate run in the page: its globals, not lib.dom's types for all tests.
-declare const document: any;
-declare const window: any;
+// The callbacks given to page.evaluate run in the page: the few of its globals they use, typed
+// here rather than by lib.dom for every test.
+interface PageChart {
+  data: { labels: string[]; datasets: { data: (number | null)[] }[] };
+}
+declare const window: { Chart: { getChart(id: string): PageChart } };
+declare const document: { body: { dataset: Record<string, string | undefined> }; getElementById(id: string): { textContent: string | null } | null };
+
+/** The parts of GET /monitoring the test compares with the page. */
+interface LiveMonitoring {
+  drift: { detected: boolean | null; tests: { detected: boolean }[] };
+  estimated_accuracy: { value: number };
+  history: { estimated_accuracy: number | null }[];
+}
 
 const CHROMIUM = '/usr/bin/chromium';
-const runs = fs.existsSync(CHROMIUM) || process.env.CI !== undefined;
+// Under CI (CI=true, as CI services set it) a missing browser is a failure, not a skip.
+const inCi = (process.env.CI ?? '') !== '' && process.env.CI !== 'false';
+const runs = fs.existsSync(CHROMIUM) || inCi;
 const browserTest = runs ? test : test.skip;
 const skipNote = runs ? '' : ' (skipped: /usr/bin/chromium is not installed and CI is not set; apt-get install chromium)';
 const ARTIFACTS = path.resolve(__dirname, '..', 'ci-artifacts');
@@ -96,10 +109,10 @@ describe('dashboard and Swagger UI in headless Chromium', () => {
     // Two batch requests: the traffic chart had a non-zero request rate and a p95 latency.
     await page.waitForFunction(() => {
       const traffic = window.Chart.getChart('traffic-chart').data.datasets;
-      return traffic[0].data.some((v: number) => v > 0) && traffic[1].data.some((v: number | null) => v !== null && v > 0);
+      return traffic[0].data.some((v) => v !== null && v > 0) && traffic[1].data.some((v) => v !== null && v > 0);
     });
     expect(await page.textContent('#latency')).toMatch(/^\d+(\.\d)? ms$/);
-    const classMix = await page.evaluate(() => window.Chart.getChart('class-chart').data.datasets.map((d: any) => d.data) as number[][]);
+    const classMix = await page.evaluate(() => window.Chart.getChart('class-chart').data.datasets.map((d) => d.data) as number[][]);
     expect(classMix[0]).toHaveLength(10);
     expect(classMix[0].reduce((a, b) => a + b, 0)).toBeCloseTo(1, 6);
     expect(classMix[1].reduce((a, b) => a + b, 0)).toBeCloseTo(1, 6);
@@ -107,15 +120,15 @@ describe('dashboard and Swagger UI in headless Chromium', () => {
     expect(labels).toEqual(CIFAR10_CLASSES);
 
     // The drift tests, the estimate and the history as the server computed them (no prediction since).
-    const live = (await request(server.url).get('/monitoring').expect(200)).body;
+    const live: LiveMonitoring = (await request(server.url).get('/monitoring').expect(200)).body;
     expect(live.drift.tests.length).toBeGreaterThan(0);
-    const flagged = live.drift.tests.filter((t: any) => t.detected).length;
+    const flagged = live.drift.tests.filter((t) => t.detected).length;
     await page.waitForFunction((summary) => document.getElementById('tests-summary')!.textContent === summary, `(${flagged} of ${live.drift.tests.length} flag a shift)`);
     expect(await page.$$eval('#tests tr', (trs) => trs.length)).toBe(live.drift.tests.length);
     expect(await page.textContent('#drift')).toBe(live.drift.detected ? 'DRIFT' : 'no drift');
     expect(await page.textContent('#accuracy')).toBe(`${(live.estimated_accuracy.value * 100).toFixed(1)} %`);
     const history = await page.evaluate(() => window.Chart.getChart('history-chart').data.datasets[0].data);
-    expect(history).toEqual(live.history.map((h: any) => h.estimated_accuracy));
+    expect(history).toEqual(live.history.map((h) => h.estimated_accuracy));
     expect(history).toHaveLength(1);
     expect(seen.errors).toEqual([]);
   });
@@ -153,9 +166,34 @@ describe('dashboard and Swagger UI in headless Chromium', () => {
       ['detected', 'ks', 'brightness', '0.410', '2.0e-5', 'shift'],
       ['', 'chi_square', 'predicted_class', '12.300', '0.200', 'ok'],
     ]);
-    const history = await page.evaluate(() => window.Chart.getChart('history-chart').data.datasets.map((d: any) => d.data));
+    const history = await page.evaluate(() => window.Chart.getChart('history-chart').data.datasets.map((d) => d.data));
     expect(history).toEqual([[0.8, 0.62], [0.81, 0.81]]);
     expect(seen.errors).toEqual([]);
+  });
+
+  browserTest(`says why when monitoring is off (404) or the model has no calibration (unavailable)${skipNote}`, async () => {
+    const other = await browser.newPage();
+    const otherSeen = watch(other);
+    const off = { error: { code: 'monitoring_disabled', message: 'the server was started with --no-monitor' } };
+    await other.route('**/monitoring', (route) => route.fulfill({ status: 404, json: off }));
+    await other.goto(`${server.url}/dashboard?refresh=0.3`);
+    await other.waitForFunction(() => document.getElementById('drift-sub')!.textContent === 'monitoring is off');
+    expect(await other.textContent('#drift')).toBe('not tested');
+    expect(await other.textContent('#monitor-note')).toBe('the server was started with --no-monitor');
+
+    const reason = 'calibration: metadata.json has schema_version 1; retrain with this version of "mldeploy train" to add it';
+    await other.unroute('**/monitoring');
+    await other.route('**/monitoring', async (route) => {
+      const live = await (await route.fetch()).json();
+      await route.fulfill({ json: { ...live, drift: { ...live.drift, detected: null, tests: [], reason }, estimated_accuracy: null, unavailable: reason } });
+    });
+    await other.waitForFunction((why) => document.getElementById('monitor-note')!.textContent === why, reason);
+    expect(await other.textContent('#drift')).toBe('not tested');
+    expect(await other.textContent('#tests')).toBe('no window tested yet');
+    expect(await other.textContent('#accuracy')).toBe('-');
+    // Chromium's lines for the 404 answers only: no script error.
+    expect(otherSeen.errors.filter((e) => !/status of 404/.test(e))).toEqual([]);
+    await other.close();
   });
 
   browserTest(`an upload asks for the API key, then shows the prediction and its probabilities${skipNote}`, async () => {

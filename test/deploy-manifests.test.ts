@@ -185,6 +185,15 @@ describe('logrotate rules for server.log', () => {
   });
 });
 
+/** The fields of a Grafana panel these tests read. */
+interface GrafanaPanel {
+  type: string;
+  title: string;
+  datasource?: { uid: string };
+  targets?: { expr: string; datasource: { uid: string } }[];
+  fieldConfig?: { defaults?: { thresholds?: { mode: string } } };
+}
+
 describe('docker compose', () => {
   const compose = parseYamlFile(repoPath('deploy/compose/docker-compose.yml'));
 
@@ -217,8 +226,8 @@ describe('docker compose', () => {
     const dashboardMount = compose.services.grafana.volumes.find((v: string) => v.startsWith('./grafana/dashboards:'));
     expect(dashboardMount.split(':')[1]).toBe(providers.providers[0].options.path);
     expect(compose.services.grafana.volumes).toContain('./grafana/provisioning:/etc/grafana/provisioning:ro');
-    const queried = dashboard.panels.filter((p: any) => p.type !== 'row');
-    const uids = new Set([...queried, dashboard.templating.list[0]].flatMap((p: any) => [p.datasource.uid, ...(p.targets ?? []).map((t: any) => t.datasource.uid)]));
+    const queried = (dashboard.panels as GrafanaPanel[]).filter((p) => p.type !== 'row');
+    const uids = new Set([...queried, dashboard.templating.list[0] as GrafanaPanel].flatMap((p) => [p.datasource?.uid, ...(p.targets ?? []).map((t) => t.datasource.uid)]));
     expect([...uids]).toEqual([source.uid]);
   });
 
@@ -329,27 +338,28 @@ describe('Grafana dashboard', () => {
     expect(dashboardTypeErrors(dashboard)).toEqual([]);
     const broken = structuredClone(dashboard);
     broken.panels[0].gridPos = { x: 0, y: 0, width: 12 };
-    broken.panels.find((p: any) => p.fieldConfig?.defaults?.thresholds).fieldConfig.defaults.thresholds.mode = 'absolut';
+    (broken.panels as GrafanaPanel[]).find((p) => p.fieldConfig?.defaults?.thresholds)!.fieldConfig!.defaults!.thresholds!.mode = 'absolut';
     const errors = dashboardTypeErrors(broken).join('\n');
     expect(errors).toMatch(/'"width"' does not exist in type 'GridPos'/);
     expect(errors).toMatch(/Type '"absolut"' is not assignable to type 'ThresholdsMode'/);
   });
 
   it('has a model-health row (drift, drift tests, estimated accuracy, class mix) filtered by a version variable', () => {
-    const row = dashboard.panels.findIndex((p: any) => p.type === 'row' && /^Model health/.test(p.title));
+    const panels = dashboard.panels as GrafanaPanel[];
+    const row = panels.findIndex((p) => p.type === 'row' && /^Model health/.test(p.title));
     expect(row).toBeGreaterThan(0);
-    const health = dashboard.panels.slice(row + 1);
-    const exprs = health.flatMap((p: any) => p.targets.map((t: any) => t.expr)).join('\n');
+    const health = panels.slice(row + 1);
+    const exprs = health.flatMap((p) => (p.targets ?? []).map((t) => t.expr)).join('\n');
     for (const metric of ['mldeploy_drift_detected', 'mldeploy_drift_p_value', 'mldeploy_estimated_accuracy', 'mldeploy_monitor_window_samples', 'mldeploy_predictions_total', 'ALERTS']) {
       expect(exprs).toContain(metric);
     }
-    expect(health.map((p: any) => p.title)).toEqual(expect.arrayContaining(['Drift', 'Drift test p-values', 'Estimated accuracy over time', 'Class mix']));
+    expect(health.map((p) => p.title)).toEqual(expect.arrayContaining(['Drift', 'Drift test p-values', 'Estimated accuracy over time', 'Class mix']));
     const [variable] = dashboard.templating.list;
     expect(variable).toMatchObject({ name: 'version', type: 'query', includeAll: true, multi: true });
     expect(variable.query.query).toBe('label_values(mldeploy_model_info, version)');
     // Every monitor gauge query and the model table follow the variable.
-    for (const expr of exprs.split('\n').filter((e: string) => /mldeploy_(drift|estimated|monitor)/.test(e))) expect(expr).toContain('{model_version=~"$version"}');
-    expect(dashboard.panels.find((p: any) => p.title === 'Model version').targets[0].expr).toContain('{version=~"$version"}');
+    for (const expr of exprs.split('\n').filter((e) => /mldeploy_(drift|estimated|monitor)/.test(e))) expect(expr).toContain('{model_version=~"$version"}');
+    expect(panels.find((p) => p.title === 'Model version')!.targets![0].expr).toContain('{version=~"$version"}');
   });
 
   it('has throughput, p50/p95/p99 latency, error rate, predictions by class and confidence panels', () => {

@@ -44,8 +44,8 @@ describe('Grafana dashboard queries against a live /metrics', () => {
 
   const dashboard = JSON.parse(readText(repoPath('deploy/compose/grafana/dashboards/mldeploy.json')));
   const exprs: string[] = dashboard.panels.flatMap((p: any) => (p.targets ?? []).map((t: any) => t.expr));
-  const alerts = parseYamlFile(repoPath('deploy/prometheus/alerts.yml'));
-  const alertExprs: string[] = alerts.groups.flatMap((g: any) => g.rules.map((r: any) => r.expr));
+  const alerts = parseYamlFile<{ groups: { rules: { expr: string }[] }[] }>(repoPath('deploy/prometheus/alerts.yml'));
+  const alertExprs = alerts.groups.flatMap((g) => g.rules.map((r) => r.expr));
   const namesIn = (list: string[]) => list.flatMap((e) => e.match(/\b(mldeploy|process)_[a-z_]+/g) ?? []);
   const metricNames = [...new Set([...namesIn(exprs), ...namesIn(alertExprs)])].sort();
 

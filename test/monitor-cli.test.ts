@@ -40,7 +40,7 @@ describe('mldeploy monitor', () => {
 
   afterAll(() => fs.rmSync(workDir, { recursive: true, force: true }));
 
-  it('writes the json, text and html reports with one row per window', async () => {
+  it('writes the json, text, html and png reports with one row per window', async () => {
     const run = await runCli('monitor', '--log', log, '--window', String(WINDOW), '--out', out, '--model', modelDir);
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
@@ -59,6 +59,9 @@ describe('mldeploy monitor', () => {
     const html = fs.readFileSync(path.join(out, 'monitor_report.html'), 'utf8');
     expect(html.match(/<tr class=/g)).toHaveLength(3);
     expect(html).not.toMatch(/https?:\/\//);
+    const png = fs.readFileSync(path.join(out, 'monitor_report.png'));
+    expect(png.subarray(1, 4).toString()).toBe('PNG');
+    expect(html).toContain(`data:image/png;base64,${png.toString('base64')}`);
   });
 
   it('fails the gate (exit 1) when a rule holds, and passes when none does', async () => {

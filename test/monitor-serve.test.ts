@@ -90,6 +90,8 @@ describe('GET /monitoring and the monitoring gauges', () => {
     expect(text).toMatch(new RegExp(`mldeploy_drift_p_value\\{model_version="${version}",test="ks",signal="probability\\[3\\]"\\} [0-9.e-]+\\n`));
     expect(text).toMatch(new RegExp(`mldeploy_drift_p_value\\{model_version="${version}",test="chi_square",signal="predicted_class"\\} `));
     expect(text).toMatch(new RegExp(`mldeploy_estimated_accuracy\\{model_version="${version}",method="[a-z_]+"\\} 0\\.`));
+    const reference = (await request(server.app).get('/monitoring').expect(200)).body.reference_accuracy;
+    expect(text).toContain(`mldeploy_reference_accuracy{model_version="${version}"} ${reference}`);
     if (!hasPromtool) return;
     const ours = text.split('\n').filter((line) => /^(# (HELP|TYPE) )?mldeploy_/.test(line)).join('\n') + '\n';
     expect(execFileSync('promtool', ['check', 'metrics'], { input: ours, encoding: 'utf8' })).toBe('');

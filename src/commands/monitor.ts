@@ -26,7 +26,7 @@ export function registerMonitor(program: Command): void {
     .description("run the server's drift and accuracy monitoring over a predictions.jsonl file, one report row per window")
     .requiredOption('--log <file>', 'predictions.jsonl (or a rotated .N file) written by "mldeploy serve"')
     .option('--window <n>', 'predictions per window (as serve --monitor-window)', integer('--window', 1), DEFAULT_MONITOR_WINDOW)
-    .option('--out <dir>', 'where monitor_report.{json,txt,html} go', '.')
+    .option('--out <dir>', 'where monitor_report.{json,txt,html,png} go', '.')
     .option('--fail-on <rule>', 'fail (exit 1) when <metric><op><number> holds, e.g. drift_windows>=3 (repeatable)', collect)
     .option('--model <path>', "the models the log's versions came from (a version dir, <models-dir>/latest or a models dir)", 'saved_models')
     .addHelpText('after', `\nGate metrics:\n${Object.entries(MONITOR_RULE_METRICS).map(([name, text]) => `  ${name.padEnd(20)} ${text}`).join('\n')}\n`)
@@ -45,7 +45,7 @@ export function registerMonitor(program: Command): void {
       const { summary } = result;
       const lowest = summary.min_estimated_accuracy === null ? '-' : `${(summary.min_estimated_accuracy * 100).toFixed(1)}%`;
       process.stdout.write(`${summary.windows} windows, ${summary.tested} tested, ${summary.drift_windows} with drift detected; lowest estimated accuracy ${lowest}\n`);
-      process.stdout.write(`wrote ${files.json}, ${files.text}, ${files.html}\n`);
+      process.stdout.write(`wrote ${files.json}, ${files.text}, ${files.html}, ${files.chart}\n`);
       if (result.gate.passed) {
         if (rules.length > 0) process.stdout.write(`gate passed: ${result.gate.rules.join(' ')}\n`);
         return;

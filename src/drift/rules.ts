@@ -134,7 +134,7 @@ function validChoices(): string {
 }
 
 /** Whether the rule's condition holds for a value, i.e. whether the rule fails. */
-export function conditionHolds(rule: Rule, value: number): boolean {
+export function conditionHolds(rule: Pick<Rule, 'op' | 'threshold'>, value: number): boolean {
   switch (rule.op) {
     case '>':
       return value > rule.threshold;

@@ -143,8 +143,8 @@ async function pointLatestAtNewest(modelsDir: string): Promise<void> {
   }
 }
 
-/** Version folder names holding a model.json, newest first. */
-function completeVersions(dir: string): string[] {
+/** Complete version folder names (holding a model.json), newest first. */
+export function completeVersions(dir: string): string[] {
   return readdirSync(dir)
     .map((name) => ({ name, n: VERSION_PATTERN.exec(name)?.[1] }))
     .filter((v) => v.n !== undefined && existsSync(path.join(dir, v.name, MODEL_FILE)))

@@ -3,6 +3,7 @@
  * holds, as `drift --fail-on` does. Window metrics are checked on every window (a window too
  * small to test has no value and is skipped); a rule that no window could check fails (closed).
  */
+import { conditionHolds, type RuleOp } from '../drift/rules';
 import { UsageError } from '../errors';
 
 export const MONITOR_RULE_METRICS = {
@@ -14,12 +15,10 @@ export const MONITOR_RULE_METRICS = {
 } as const;
 export type MonitorRuleMetric = keyof typeof MONITOR_RULE_METRICS;
 
-type Op = '>=' | '<=' | '>' | '<';
-
 export interface MonitorRule {
   text: string;
   metric: MonitorRuleMetric;
-  op: Op;
+  op: RuleOp;
   threshold: number;
 }
 
@@ -45,7 +44,7 @@ export function parseMonitorRule(text: string): MonitorRule {
   if (!(metric in MONITOR_RULE_METRICS)) {
     throw new UsageError(`--fail-on "${text}": unknown metric "${match[1]}" (one of ${Object.keys(MONITOR_RULE_METRICS).join(', ')})`);
   }
-  return { text: `${metric}${match[2]}${match[3]}`, metric, op: match[2] as Op, threshold: Number(match[3]) };
+  return { text: `${metric}${match[2]}${match[3]}`, metric, op: match[2] as RuleOp, threshold: Number(match[3]) };
 }
 
 export type WindowMetrics = Record<Exclude<MonitorRuleMetric, 'drift_windows'>, number | null>;
@@ -54,7 +53,7 @@ export function evaluateMonitorGate(rules: MonitorRule[], windows: WindowMetrics
   const failures: MonitorGateFailure[] = [];
   for (const rule of rules) {
     if (rule.metric === 'drift_windows') {
-      if (holds(rule, driftWindows)) failures.push({ rule: rule.text, window: null, value: driftWindows });
+      if (conditionHolds(rule, driftWindows)) failures.push({ rule: rule.text, window: null, value: driftWindows });
       continue;
     }
     const metric = rule.metric;
@@ -64,21 +63,8 @@ export function evaluateMonitorGate(rules: MonitorRule[], windows: WindowMetrics
       continue;
     }
     values.forEach((value, i) => {
-      if (value !== null && holds(rule, value)) failures.push({ rule: rule.text, window: i, value });
+      if (value !== null && conditionHolds(rule, value)) failures.push({ rule: rule.text, window: i, value });
     });
   }
   return { rules: rules.map((r) => r.text), passed: failures.length === 0, failures };
-}
-
-function holds(rule: MonitorRule, value: number): boolean {
-  switch (rule.op) {
-    case '>':
-      return value > rule.threshold;
-    case '>=':
-      return value >= rule.threshold;
-    case '<':
-      return value < rule.threshold;
-    case '<=':
-      return value <= rule.threshold;
-  }
 }

@@ -51,6 +51,18 @@ export function registerMonitorGauges(registry: Registry, monitor: LiveMonitor):
     },
   });
   new Gauge({
+    name: `${PREFIX}reference_accuracy`,
+    help: 'Test-set accuracy stored with the model version: what the label-free estimate is compared with',
+    labelNames: ['model_version'],
+    registers,
+    collect() {
+      this.reset();
+      each((r) => {
+        if (r.reference_accuracy !== null) this.set({ model_version: r.model_version }, r.reference_accuracy);
+      });
+    },
+  });
+  new Gauge({
     name: `${PREFIX}estimated_accuracy`,
     help: 'Label-free accuracy estimate of the current window, by model version and estimator',
     labelNames: ['model_version', 'method'],

@@ -1,15 +1,17 @@
 /**
  * The files of a `mldeploy monitor` run, all rendered from the one result object and written
- * atomically: monitor_report.json (the result), monitor_report.txt and monitor_report.html
- * (self-contained, no scripts or external requests), one row per window.
+ * atomically: monitor_report.json (the result), monitor_report.txt, monitor_report.png (chart.ts)
+ * and monitor_report.html (self-contained: the chart inline, no scripts or external requests),
+ * one row per window.
  */
 import * as path from 'node:path';
 import { formatPValue } from '../report/drift-calibrated';
 import { writeFileAtomic } from '../util/atomic-write';
+import { renderMonitorChart } from './chart';
 import type { MonitorGateFailure } from './gate';
 import type { MonitorRunResult, MonitorWindowRow } from './offline';
 
-export const MONITOR_OUTPUT_FILES = { json: 'monitor_report.json', text: 'monitor_report.txt', html: 'monitor_report.html' } as const;
+export const MONITOR_OUTPUT_FILES = { json: 'monitor_report.json', text: 'monitor_report.txt', html: 'monitor_report.html', chart: 'monitor_report.png' } as const;
 export type MonitorOutputFiles = Record<keyof typeof MONITOR_OUTPUT_FILES, string>;
 
 export const WINDOW_COLUMNS = ['window', 'model', 'first', 'last', 'images', 'drift', 'min p (corrected)', 'strongest test', 'estimated', '95% interval', 'reference'];
@@ -79,7 +81,7 @@ function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 }
 
-export function renderMonitorHtml(result: MonitorRunResult): string {
+export function renderMonitorHtml(result: MonitorRunResult, chart: Buffer): string {
   const cells = (values: string[], tag: 'td' | 'th') => values.map((v) => `<${tag}>${escapeHtml(v)}</${tag}>`).join('');
   const rows = result.windows.map((w) => `<tr class="${w.drift.detected ? 'drift' : ''}">${cells(windowCells(w), 'td')}</tr>`).join('\n');
   const gate = gateLines(result).map((l) => `<li class="${result.gate.passed ? '' : 'fail'}">${escapeHtml(l)}</li>`).join('\n');
@@ -96,12 +98,14 @@ th { background: #f3f3f3; }
 tr.drift td { background: #fdecea; }
 li.fail { color: #c62828; font-weight: 600; }
 .meta { color: #555; white-space: pre-wrap; }
+img { max-width: 100%; border: 1px solid #ddd; }
 </style>
 </head>
 <body>
 <h1>mldeploy monitor report</h1>
 <p class="meta">Generated ${escapeHtml(result.generated_at)}.
 ${headline(result).map(escapeHtml).join('\n')}</p>
+<img alt="estimated accuracy and detector p-value per window" src="data:image/png;base64,${chart.toString('base64')}">
 <h2>Windows</h2>
 <div style="overflow-x:auto"><table>
 <tr>${cells(WINDOW_COLUMNS, 'th')}</tr>
@@ -121,9 +125,12 @@ export async function writeMonitorOutputs(result: MonitorRunResult, outDir: stri
     json: path.join(outDir, MONITOR_OUTPUT_FILES.json),
     text: path.join(outDir, MONITOR_OUTPUT_FILES.text),
     html: path.join(outDir, MONITOR_OUTPUT_FILES.html),
+    chart: path.join(outDir, MONITOR_OUTPUT_FILES.chart),
   };
+  const chart = renderMonitorChart(result);
   await writeFileAtomic(files.json, JSON.stringify(result, null, 2) + '\n');
   await writeFileAtomic(files.text, renderMonitorText(result));
-  await writeFileAtomic(files.html, renderMonitorHtml(result));
+  await writeFileAtomic(files.chart, chart);
+  await writeFileAtomic(files.html, renderMonitorHtml(result, chart));
   return files;
 }

@@ -13,6 +13,18 @@ export const MAX_TIFF_IFDS = 64;
 /** A decode that takes longer than this is stopped (its worker is terminated and replaced). */
 export const DECODE_TIMEOUT_MS = 5_000;
 
+/** What the header walk found (image-header.ts). */
+export type ImageType = 'png' | 'jpg' | 'gif' | 'bmp' | 'tiff';
+
+export interface ImageHeader {
+  type: ImageType;
+  /** Size of the image as decoded (first frame / page). */
+  width: number;
+  height: number;
+  /** Pixels the decoder allocates over every frame/page it reads (the per-request budget counts these). */
+  decodedPixels: number;
+}
+
 export type ImageDecodeErrorCode =
   | 'empty_image'
   | 'unsupported_image'

@@ -1,16 +1,18 @@
 /**
  * Image bytes -> 32x32 RGB pixels, in this thread: header checks (image-header.ts), then jimp's
- * decoder for the type, then jimp's bilinear resize. The decode worker runs this same function,
+ * decoder for the type (PNG: pngjs's steps with a checked inflate, png-decode.ts), then jimp's
+ * bilinear resize. The decode worker runs this same function,
  * so an image gives the same pixels whichever thread decodes it. No tensorflow import here:
  * decode workers load only this.
  */
 import { Jimp, ResizeStrategy } from 'jimp';
 import { corrupt, ImageDecodeError, MAX_IMAGE_PIXELS } from './decode-limits';
 import { ImageHeader, ImageType, readImageHeader } from './image-header';
-import { checkPngImageData } from './png-header';
+import { decodePng } from './png-decode';
 
 export const IMAGE_SIZE = 32;
 export const CHANNELS = 3;
+export const PIXELS_PER_IMAGE = IMAGE_SIZE * IMAGE_SIZE * CHANNELS;
 
 /**
  * jimp's decoders, picked by the type read from the header. (Jimp.read would sniff the type
@@ -40,13 +42,13 @@ export async function decodeImageToRgb32(bytes: Uint8Array): Promise<Uint8Array>
 export async function decodeCheckedImage(bytes: Uint8Array, header: ImageHeader): Promise<Uint8Array> {
   const format = JIMP_FORMATS.find((f) => f.mime === MIME_BY_TYPE[header.type]);
   if (!format?.decode) throw new ImageDecodeError('unsupported_image', `${header.type} images are not supported`);
-  if (header.type === 'png') checkPngImageData(bytes);
   let bitmap: Bitmap;
   try {
     const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const decode = format.decode as (data: Buffer, options?: object) => Bitmap | Promise<Bitmap>;
-    bitmap = await decode(buffer, header.type === 'jpg' ? JPEG_OPTIONS : undefined);
+    bitmap = header.type === 'png' ? decodePng(buffer) : await decode(buffer, header.type === 'jpg' ? JPEG_OPTIONS : undefined);
   } catch (err) {
+    if (err instanceof ImageDecodeError) throw err;
     throw new ImageDecodeError('corrupt_image', `the image could not be decoded: ${(err as Error).message}`);
   }
   if (bitmap.width !== header.width || bitmap.height !== header.height) {

@@ -5,8 +5,7 @@
  * the next free table slot as if it were valid, which can make its code table point into a
  * cycle, and its decode loop then never ends (found by `npm run test:fuzz`).
  */
-import { checkDimensions, checkTotalPixels, corrupt } from './decode-limits';
-import type { ImageHeader } from './image-header';
+import { checkDimensions, checkTotalPixels, corrupt, ImageHeader } from './decode-limits';
 
 export function readGifHeader(bytes: Uint8Array, view: DataView): ImageHeader {
   if (bytes.length < 13) throw corrupt('GIF header is truncated');

@@ -4,22 +4,13 @@
  * truncated files (no PNG IEND, no JPEG EOI, no GIF trailer, short BMP/TIFF data) are refused.
  * Reads headers only: cost is proportional to the number of chunks/blocks, never to pixels.
  */
-import { checkDimensions, corrupt, ImageDecodeError } from './decode-limits';
+import { checkDimensions, corrupt, ImageDecodeError, ImageHeader } from './decode-limits';
 import { readGifHeader } from './gif-header';
 import { readJpegHeader } from './jpeg-header';
 import { readPngHeader } from './png-header';
 import { readTiffHeader } from './tiff-header';
 
-export type ImageType = 'png' | 'jpg' | 'gif' | 'bmp' | 'tiff';
-
-export interface ImageHeader {
-  type: ImageType;
-  /** Size of the image as decoded (first frame / page). */
-  width: number;
-  height: number;
-  /** Pixels the decoder allocates over every frame/page it reads (the per-request budget counts these). */
-  decodedPixels: number;
-}
+export type { ImageHeader, ImageType } from './decode-limits';
 
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 

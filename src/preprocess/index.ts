@@ -5,12 +5,11 @@
 import * as tf from '@tensorflow/tfjs';
 import { Jimp } from 'jimp';
 import { DataError } from '../errors';
-import { CHANNELS, IMAGE_SIZE } from './decode';
+import { CHANNELS, IMAGE_SIZE, PIXELS_PER_IMAGE } from './decode';
 
-export { CHANNELS, IMAGE_SIZE, decodeImageToRgb32 } from './decode';
+export { CHANNELS, IMAGE_SIZE, PIXELS_PER_IMAGE, decodeImageToRgb32 } from './decode';
 export { ImageDecodeError, MAX_IMAGE_PIXELS, MAX_IMAGE_SIDE } from './decode-limits';
 export type { ImageDecodeErrorCode } from './decode-limits';
-export const PIXELS_PER_IMAGE = IMAGE_SIZE * IMAGE_SIZE * CHANNELS;
 export const INPUT_SHAPE: [number, number, number] = [IMAGE_SIZE, IMAGE_SIZE, CHANNELS];
 
 /** The workshop's torchvision Normalize((0.5,0.5,0.5),(0.5,0.5,0.5)) after ToTensor(). */

@@ -4,8 +4,7 @@
  * so a file cut short and re-terminated would decode to grey blocks: each scan must hold at
  * least the bits its blocks need (2 per block in a sequential scan, 1 in a DC-first scan).
  */
-import { checkDimensions, corrupt, ImageDecodeError } from './decode-limits';
-import type { ImageHeader } from './image-header';
+import { checkDimensions, corrupt, ImageDecodeError, ImageHeader } from './decode-limits';
 
 /** Most scans one file may have: progressive encoders write ~10; thousands are a known DoS. */
 export const MAX_JPEG_SCANS = 100;

@@ -5,8 +5,7 @@
  * seen twice is a loop, every tag's values must lie inside the file and all tags together may
  * not claim more bytes than the file has, and strip/tile data must be in the file.
  */
-import { checkDimensions, checkTotalPixels, corrupt, ImageDecodeError, MAX_TIFF_IFDS } from './decode-limits';
-import type { ImageHeader } from './image-header';
+import { checkDimensions, checkTotalPixels, corrupt, ImageDecodeError, MAX_TIFF_IFDS, ImageHeader } from './decode-limits';
 
 /** Bytes per value of each TIFF field type (1 BYTE ... 12 DOUBLE, 13 IFD). */
 const TYPE_BYTES = [0, 1, 1, 2, 4, 8, 1, 1, 2, 4, 8, 4, 8, 4];

@@ -142,6 +142,16 @@ export function openApiDocument(serverVersion: string, modelName: string): objec
           responses: { 200: ok({ type: 'object' }), 401: error, 403: error, 409: error, 415: error },
         },
       },
+      '/monitoring': {
+        get: {
+          summary: "The rolling monitor window of the served version: drift tests, label-free accuracy estimate, class mix, confidence histogram, past windows",
+          responses: {
+            200: ok({ $ref: '#/components/schemas/Monitoring' }),
+            404: { description: 'Monitoring is off (serve --no-monitor)', ...json({ $ref: '#/components/schemas/Error' }) },
+            503: { description: 'No window for the served version yet', ...json({ $ref: '#/components/schemas/Error' }) },
+          },
+        },
+      },
       '/metrics': { get: { summary: 'Prometheus metrics', responses: { 200: { description: 'Prometheus text format', content: { 'text/plain': { schema: { type: 'string' } } } } } } },
       '/openapi.json': { get: { summary: 'This document', responses: { 200: ok({ type: 'object' }) } } },
       '/docs': { get: { summary: 'This document in Swagger UI (served from this server, works offline)', responses: { 200: html } } },
@@ -193,6 +203,59 @@ export function openApiDocument(serverVersion: string, modelName: string): objec
             all_probabilities: { type: 'object', additionalProperties: { type: 'number' } },
             model_version: { type: 'string' },
             latency_ms: { type: 'number' },
+          },
+        },
+        Monitoring: {
+          type: 'object',
+          properties: {
+            model_version: { type: 'string' },
+            window: { type: 'object', properties: { size: { type: 'integer' }, samples: { type: 'integer' }, min_samples: { type: 'integer' }, total: { type: 'integer' } } },
+            drift: {
+              type: 'object',
+              properties: {
+                detected: { type: 'boolean', nullable: true, description: 'null: not tested (too few samples, or a model without calibration; see reason)' },
+                alpha: { type: 'number' },
+                p_value: { type: 'number', nullable: true },
+                reason: { type: 'string', nullable: true },
+                tests: {
+                  type: 'array',
+                  items: {
+                    type: 'object',
+                    properties: { name: { type: 'string' }, signal: { type: 'string' }, statistic: { type: 'number' }, p_value: { type: 'number' }, detected: { type: 'boolean' } },
+                  },
+                },
+              },
+            },
+            estimated_accuracy: {
+              type: 'object',
+              nullable: true,
+              properties: { method: { type: 'string' }, value: { type: 'number' }, ci_low: { type: 'number' }, ci_high: { type: 'number' } },
+            },
+            reference_accuracy: { type: 'number', nullable: true },
+            class_names: { type: 'array', items: { type: 'string' } },
+            class_distribution: { type: 'object', properties: { current: { type: 'array', items: { type: 'number' } }, reference: { type: 'array', nullable: true, items: { type: 'number' } } } },
+            confidence_histogram: {
+              type: 'object',
+              properties: {
+                bin_edges: { type: 'array', items: { type: 'number' } },
+                current: { type: 'array', items: { type: 'number' } },
+                reference: { type: 'array', nullable: true, items: { type: 'number' } },
+              },
+            },
+            history: {
+              type: 'array',
+              items: {
+                type: 'object',
+                properties: {
+                  ended_at: { type: 'string', format: 'date-time' },
+                  samples: { type: 'integer' },
+                  drift_detected: { type: 'boolean', nullable: true },
+                  min_p_value: { type: 'number', nullable: true },
+                  estimated_accuracy: { type: 'number', nullable: true },
+                },
+              },
+            },
+            unavailable: { type: 'string', description: 'Why drift tests or the estimate cannot be computed for this model' },
           },
         },
         Error: {

@@ -25,12 +25,20 @@ if (probe.status !== 0) {
 }
 
 const testDir = path.join(root, 'test');
+const read = (file) => fs.readFileSync(file, 'utf8');
+// Helpers that start an engine (model fixtures, servers) make the suites that import them engine-dependent.
+const helpersDir = path.join(testDir, 'helpers');
+const engineHelpers = fs
+  .readdirSync(helpersDir)
+  .filter((name) => /\.[jt]s$/.test(name) && ENGINE_MARKERS.test(read(path.join(helpersDir, name))))
+  .map((name) => name.replace(/\.[jt]s$/, ''));
+const importsEngineHelper = new RegExp(`from '\\./helpers/(${engineHelpers.join('|')})'`);
 const suites = fs
   .readdirSync(testDir)
   .filter((name) => name.endsWith('.test.ts'))
   .filter((name) => {
-    const source = fs.readFileSync(path.join(testDir, name), 'utf8');
-    return ENGINE_MARKERS.test(source);
+    const source = read(path.join(testDir, name));
+    return ENGINE_MARKERS.test(source) || importsEngineHelper.test(source);
   })
   .map((name) => path.join('test', name));
 console.log(`test:node: ${suites.length} engine-dependent suites on tfjs-node: ${suites.map((s) => path.basename(s, '.test.ts')).join(', ')}`);

@@ -32,20 +32,27 @@ COPY src ./src
 RUN npm run build
 
 # Production dependencies only. @tensorflow/tfjs-node is an optional dependency whose
-# install script downloads libtensorflow: when that succeeds the image runs on native
-# TensorFlow; when it fails the package is removed and `--backend auto` uses wasm.
+# install script downloads libtensorflow (package.json "allowScripts" lets npm run it). The
+# image claims native TensorFlow only after a real op ran on it: the download can fail, and
+# on arm64 (no libtensorflow build for it) or under emulation the binding may not load or
+# may crash. Otherwise the package is removed and `--backend auto` uses wasm.
 FROM ${NODE_IMAGE} AS prod-deps
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
- && if npm rebuild @tensorflow/tfjs-node; then echo "tfjs-node installed: native TensorFlow backend"; \
-    else echo "tfjs-node could not be installed: the image uses the wasm backend"; rm -rf node_modules/@tensorflow/tfjs-node; fi \
+ && if npm rebuild @tensorflow/tfjs-node \
+       && TF_CPP_MIN_LOG_LEVEL=2 node -e "const tf = require('@tensorflow/tfjs-node'); const v = tf.add(tf.tensor1d([1, 2]), 1).dataSync(); process.exit(tf.getBackend() === 'tensorflow' && v[0] === 2 && v[1] === 3 ? 0 : 1)"; \
+    then echo "engine: native TensorFlow (tfjs-node), verified with a real op on $(uname -m)"; \
+    else echo "engine: tfjs-node does not run on $(uname -m) here; the image uses the wasm backend"; rm -rf node_modules/@tensorflow/tfjs-node; fi \
  && npm cache clean --force
 
 FROM ${NODE_IMAGE} AS runtime
+# XDG_CACHE_HOME: where the engine remembers whether tfjs-node runs on this machine (a
+# writable place for the non-root user; /tmp is an emptyDir under the Kubernetes manifest).
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
-    PORT=8000
+    PORT=8000 \
+    XDG_CACHE_HOME=/tmp/.cache
 WORKDIR /app
 # Fixed ids so Kubernetes can check runAsNonRoot/runAsUser against them.
 RUN groupadd --system --gid 10001 mldeploy \

@@ -1,6 +1,7 @@
 /** @type {import('jest').Config} */
 module.exports = {
-  testEnvironment: 'node',
+  // node, plus host-realm typed arrays so tfjs-node's native tensor data passes tfjs-core's checks.
+  testEnvironment: '<rootDir>/test/helpers/jest-environment.js',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
   // Type checking runs once in `npm run typecheck`; jest only transpiles.

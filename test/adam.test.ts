@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { AdamSlice, sliceBounds } from '../src/model/adam';
+import { AdamSlice, sliceBounds } from '../src/model/parallel/adam-slice';
 import { initEngine } from '../src/model/engine';
 import { createRandom } from '../src/util/random';
 

@@ -8,6 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { main } from '../src/cli';
 import { writeCifar10Binary } from './helpers/cifar-fixtures';
+import { expectedAutoEngine } from './helpers/test-engine';
 
 interface CliRun {
   code: number;
@@ -116,7 +117,7 @@ describe('mldeploy train end to end', () => {
     }
 
     // Not a TTY here: plain lines, one per epoch, then the evaluation and where things went.
-    expect(first.stdout).toMatch(/^engine: wasm \[/);
+    expect(first.stdout).toMatch(new RegExp(`^engine: ${expectedAutoEngine()} \\[`));
     // Default --val-split 0: every limited image trains; the per-epoch figures are the test set's.
     expect(first.stdout).toContain('200 train, 40 test images (test figures reported per epoch');
     expect(first.stdout.match(/^epoch 1\/1: loss \d+\.\d{4}, accuracy .*, test_loss \d+\.\d{4}, test_accuracy .* img\/s/gm)).toHaveLength(1);

@@ -1,21 +1,15 @@
 import * as tf from '@tensorflow/tfjs';
 import { describeEngine, initEngine, parseBackendChoice } from '../src/model/engine';
 import { MldeployError, UsageError } from '../src/errors';
-
-function tfjsNodeLoads(): boolean {
-  try {
-    require('@tensorflow/tfjs-node');
-    return true;
-  } catch {
-    return false;
-  }
-}
+import { explainLoadError } from '../src/model/node-engine';
+import { expectedAutoEngine } from './helpers/test-engine';
 
 describe('engine selection', () => {
   it('auto picks tfjs-node when it loads, else wasm, and says why it skipped node', async () => {
     const info = await initEngine('auto');
-    if (tfjsNodeLoads()) {
-      expect(info.backend).toBe('node');
+    if (expectedAutoEngine() === 'node') {
+      expect(info).toMatchObject({ backend: 'node', tfjs_backend: 'tensorflow', fallback_reasons: [] });
+      expect(info.versions['tfjs-node']).toMatch(/^\d+\.\d+\.\d+/);
     } else {
       expect(info.backend).toBe('wasm');
       expect(info.fallback_reasons.join()).toMatch(/^node: /);
@@ -32,7 +26,7 @@ describe('engine selection', () => {
   });
 
   it('forcing an engine that cannot load is a clear runtime error', async () => {
-    if (tfjsNodeLoads()) return;
+    if (expectedAutoEngine() === 'node') return;
     await expect(initEngine('node')).rejects.toThrow(MldeployError);
     await expect(initEngine('node')).rejects.toThrow(/the node engine is not available here .*try --backend auto/);
   });
@@ -41,5 +35,14 @@ describe('engine selection', () => {
     expect(parseBackendChoice('wasm')).toBe('wasm');
     expect(() => parseBackendChoice('gpu')).toThrow(UsageError);
     expect(() => parseBackendChoice('gpu')).toThrow(/auto, node, wasm, cpu/);
+  });
+
+  it("turns tfjs-node's own load errors into the reason and the fix", () => {
+    // tfjs-node 4.22's message when node-pre-gyp's binding path is empty (install script not run).
+    const missing =
+      'The Node.js native addon module (tfjs_binding.node) can not be found at path: /app/node_modules/@tensorflow/tfjs-node/lib/napi-v8/tfjs_binding.node. ';
+    expect(explainLoadError(missing)).toMatch(/^@tensorflow\/tfjs-node is installed but its native binding is missing .*fix: npm rebuild @tensorflow\/tfjs-node/);
+    expect(explainLoadError('(0 , util_1.isNullOrUndefined) is not a function')).toMatch(/does not run on Node .*use Node 20 or 22; tfjs#8609\)$/);
+    expect(explainLoadError('something else')).toBe('something else');
   });
 });

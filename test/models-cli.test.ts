@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { AUDIT_FILE, LABELS_FILE } from '../src/model/registry/store';
 import { runCli } from './helpers/cli-run';
+import { expectedAutoEngine } from './helpers/test-engine';
 import { useRegistryDir, versionName } from './helpers/registry-fixture';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -26,16 +27,16 @@ describe('mldeploy models list and show', () => {
     expect(lines[0].split(/\s{2,}/)).toEqual(['VERSION', 'CREATED', 'TEST ACC', 'ENGINE', 'SIZE', 'LABELS']);
     const size = expect.stringMatching(/^\d+\.\d\d MB$/);
     expect(lines.slice(1).map((line) => line.split(/\s{2,}/))).toEqual([
-      [v3, '2026-12-01 13:00:00', '53.0%', 'wasm', size, 'latest'],
-      [v2, '2026-12-01 12:00:00', '52.0%', 'wasm', size, 'stable'],
-      [v1, '2026-12-01 11:00:00', '51.0%', 'wasm', size],
+      [v3, '2026-12-01 13:00:00', '53.0%', expectedAutoEngine(), size, 'latest'],
+      [v2, '2026-12-01 12:00:00', '52.0%', expectedAutoEngine(), size, 'stable'],
+      [v1, '2026-12-01 11:00:00', '51.0%', expectedAutoEngine(), size],
     ]);
   });
 
   it('list --json and show --json give the same figures for scripts', async () => {
     const list = JSON.parse((await models('list', '--json')).stdout);
     expect(list.versions.map((v: { version: string }) => v.version)).toEqual([v3, v2, v1]);
-    expect(list.versions[0]).toMatchObject({ labels: ['latest'], test_accuracy: 0.53, engine: 'wasm' });
+    expect(list.versions[0]).toMatchObject({ labels: ['latest'], test_accuracy: 0.53, engine: expectedAutoEngine() });
     const show = JSON.parse((await models('show', v1, '--json')).stdout);
     expect(show).toMatchObject({ version: v1, size_bytes: list.versions[2].size_bytes, metadata: { version: v1 } });
   });

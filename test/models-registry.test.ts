@@ -5,6 +5,7 @@ import { removeLabel, removeVersion, rollbackStable, setLabel, stableHistory } f
 import { AUDIT_FILE, AuditEntry, LABELS_FILE, LOCK_FILE, readAudit, readLabels, STALE_LOCK_MS } from '../src/model/registry/store';
 import { describeVersion, listVersions } from '../src/model/registry/versions';
 import { useRegistryDir, versionName } from './helpers/registry-fixture';
+import { expectedAutoEngine } from './helpers/test-engine';
 
 const [v1, v2, v3] = [1, 2, 3].map(versionName);
 const registryDir = useRegistryDir(3, 'test-actor');
@@ -21,7 +22,7 @@ describe('listing', () => {
     const versions = await listVersions(dir, await readLabels(dir));
     expect(versions.map((v) => v.version)).toEqual([v3, v2, v1]);
     expect(versions.map((v) => v.labels)).toEqual([['latest'], [], ['stable']]);
-    expect(versions[2]).toMatchObject({ created_at: '2026-12-01T11:00:00.000Z', test_accuracy: 0.51, engine: 'wasm' });
+    expect(versions[2]).toMatchObject({ created_at: '2026-12-01T11:00:00.000Z', test_accuracy: 0.51, engine: expectedAutoEngine() });
     expect(versions[0].size_bytes).toBeGreaterThan(1000);
   });
 

@@ -11,6 +11,7 @@ import { metadataSchema, REFERENCE_SIGNALS } from '../src/model/metadata';
 import { runTraining, TrainRunEvent, TrainRunResult } from '../src/model/train-run';
 import { PREPROCESSING } from '../src/preprocess';
 import { CIFAR10_NAMES, writeCifar10Binary, BinaryFixture } from './helpers/cifar-fixtures';
+import { expectedAutoEngine } from './helpers/test-engine';
 
 let work: string;
 let fixture: BinaryFixture;
@@ -57,7 +58,7 @@ describe('runTraining outputs', () => {
       input_shape: [32, 32, 3],
       preprocessing: JSON.parse(JSON.stringify(PREPROCESSING)),
       dataset: { source: fixture.root, format: 'cifar10-binary', train_count: 120, val_count: 30, test_count: 60 },
-      engine: { backend: 'wasm', tfjs_backend: 'wasm' },
+      engine: { backend: expectedAutoEngine(), tfjs_backend: expectedAutoEngine() === 'node' ? 'tensorflow' : 'wasm' },
     });
     expect(metadata.dataset.digest).toMatch(/^sha256:/);
     expect(metadata.training.config).toMatchObject({ epochs: 2, batch_size: 32, learning_rate: 0.001, seed: 3, limit: 150, val_split: 0.2, validation: 'held-out training images' });

@@ -1,5 +1,7 @@
+import type { BackendChoice } from '../src/model/engine';
 import { trainClassifier, type TrainOptions } from '../src/model/trainer';
 import { syntheticImages } from './helpers/model-fixture';
+import { TEST_ENGINE } from './helpers/test-engine';
 
 /** Learnable synthetic data: the label is the brightest channel of a seeded colour image. */
 function labelledSet(count: number, seed: number) {
@@ -22,32 +24,44 @@ const base: Omit<TrainOptions, 'workers'> = {
   batchSize: 32,
   learningRate: 0.001,
   seed: 7,
-  backend: 'wasm',
+  backend: TEST_ENGINE,
 };
 
-async function history(workers: number) {
-  const result = await trainClassifier({ ...base, workers });
+async function history(workers: number, backend: BackendChoice = TEST_ENGINE) {
+  const result = await trainClassifier({ ...base, workers, backend });
   result.model.dispose();
-  expect(result.workers).toBe(workers);
+  // tfjs-node trains in one thread of ours (TensorFlow uses every core itself).
+  expect(result.workers).toBe(backend === 'node' ? 1 : workers);
   return result.history.map(({ loss, accuracy, val_loss, val_accuracy }) => ({ loss, accuracy, val_loss, val_accuracy }));
 }
 
 describe('trainClassifier', () => {
-  it('gives identical metrics for the same seed, engine and workers', async () => {
+  it(`gives identical metrics for the same seed, engine (${TEST_ENGINE}) and workers`, async () => {
     const first = await history(1);
     expect(await history(1)).toEqual(first);
     expect(first[1].loss).toBeLessThan(first[0].loss);
   });
 
-  it('two data-parallel workers follow the single-worker trajectory', async () => {
-    const single = await history(1);
-    const parallel = await history(2);
-    expect(await history(2)).toEqual(parallel);
+  it('two data-parallel workers (wasm) follow the single-worker trajectory', async () => {
+    const single = await history(1, 'wasm');
+    const parallel = await history(2, 'wasm');
+    expect(await history(2, 'wasm')).toEqual(parallel);
     parallel.forEach((epoch, i) => {
       // Same batches, same dropout masks: only float summation order differs.
       expect(epoch.loss).toBeCloseTo(single[i].loss, 3);
       expect(epoch.val_loss!).toBeCloseTo(single[i].val_loss!, 3);
       expect(Math.abs(epoch.val_accuracy! - single[i].val_accuracy!)).toBeLessThanOrEqual(2 / 64);
+    });
+  });
+
+  (TEST_ENGINE === 'node' ? it : it.skip)('the node step (tf.train.adam in TensorFlow) follows the wasm step (AdamSlice)', async () => {
+    const wasm = await history(1, 'wasm');
+    const node = await history(1, 'node');
+    node.forEach((epoch, i) => {
+      // Same initial weights, batches, dropout masks and update rule; kernels differ in float order.
+      expect(epoch.loss).toBeCloseTo(wasm[i].loss, 2);
+      expect(epoch.val_loss!).toBeCloseTo(wasm[i].val_loss!, 2);
+      expect(Math.abs(epoch.val_accuracy! - wasm[i].val_accuracy!)).toBeLessThanOrEqual(3 / 64);
     });
   });
 

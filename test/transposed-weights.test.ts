@@ -3,11 +3,12 @@
  * whatever slices the threads update, and giving the same gradients as the plain product.
  */
 import * as tf from '@tensorflow/tfjs';
-import { AdamSlice } from '../src/model/adam';
+import { AdamSlice } from '../src/model/parallel/adam-slice';
 import { buildModel } from '../src/model/architectures';
 import { initEngine } from '../src/model/engine';
-import { SharedParameters } from '../src/model/gradient-workers';
-import { batchGradients, dropoutMasks } from '../src/model/trainer';
+import { denseFromTransposed } from '../src/model/parallel/dense-forward';
+import { SharedParameters } from '../src/model/parallel/shared-parameters';
+import { batchGradients, dropoutMasks } from '../src/model/training-step';
 import { createRandom } from '../src/util/random';
 import { syntheticImages } from './helpers/model-fixture';
 
@@ -48,7 +49,7 @@ describe('batchGradients with transposed dense kernels', () => {
     const masks = dropoutMasks(model, batch.count, createRandom(4).next);
 
     const plain = batchGradients(model, batch, masks);
-    const fast = batchGradients(model, batch, masks, transposed);
+    const fast = batchGradients(model, batch, masks, (layer, x) => denseFromTransposed(layer, x, transposed));
     expect(fast.lossSum).toBeCloseTo(plain.lossSum, 4);
     for (const v of variables) {
       const expected = plain.grads[v.name].dataSync();

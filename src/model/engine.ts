@@ -1,9 +1,11 @@
 /**
- * Engine selection: tfjs-node (native TensorFlow) when it loads, else the wasm backend
- * (with our training kernels), else the pure-JS cpu backend. `--backend` forces one.
+ * Engine selection: tfjs-node (native TensorFlow) when it loads and computes, else the wasm
+ * backend (with our training kernels), else the pure-JS cpu backend. `--backend` forces one.
+ * An engine counts as started only after a real op gave the right answer on it.
  */
 import * as tf from '@tensorflow/tfjs';
 import { UsageError, MldeployError } from '../errors';
+import { explainLoadError, loadNodeEngine, type NodeEngineOptions } from './node-engine';
 import { registerWasmTrainingKernels } from './wasm-gradients';
 
 export const BACKEND_CHOICES = ['auto', 'node', 'wasm', 'cpu'] as const;
@@ -24,24 +26,32 @@ const TFJS_BACKEND_NAME: Record<EngineName, string> = { node: 'tensorflow', wasm
 const AUTO_ORDER: EngineName[] = ['node', 'wasm', 'cpu'];
 
 let current: EngineInfo | undefined;
+/** The version of the tfjs-node package loaded (or a test's stand-in). */
+let loadedNodeVersion = 'unknown';
 
 export function parseBackendChoice(value: string): BackendChoice {
   if ((BACKEND_CHOICES as readonly string[]).includes(value)) return value as BackendChoice;
   throw new UsageError(`unknown backend "${value}" (choose one of: ${BACKEND_CHOICES.join(', ')})`);
 }
 
+export interface EngineOptions {
+  /** How tfjs-node is found and probed (tests substitute a fake package). */
+  node?: NodeEngineOptions;
+}
+
 /** Selects and initializes the engine once per process; later calls return the same engine. */
-export async function initEngine(choice: BackendChoice = 'auto'): Promise<EngineInfo> {
+export async function initEngine(choice: BackendChoice = 'auto', options: EngineOptions = {}): Promise<EngineInfo> {
   if (current && (choice === 'auto' || choice === current.backend)) return current;
   const candidates = choice === 'auto' ? AUTO_ORDER : [choice];
   const reasons: string[] = [];
   for (const engine of candidates) {
     try {
-      await activate(engine);
+      await activate(engine, options);
       current = { backend: engine, tfjs_backend: tf.getBackend(), versions: engineVersions(engine), fallback_reasons: reasons };
       return current;
     } catch (err) {
-      reasons.push(`${engine}: ${(err as Error).message.split('\n')[0]}`);
+      if (engine === 'node' && tf.findBackend(TFJS_BACKEND_NAME.node)) tf.removeBackend(TFJS_BACKEND_NAME.node);
+      reasons.push(`${engine}: ${explainLoadError((err as Error).message.split('\n')[0])}`);
     }
   }
   throw new MldeployError(
@@ -55,22 +65,31 @@ export function currentEngine(): EngineInfo | undefined {
   return current;
 }
 
-async function activate(engine: EngineName): Promise<void> {
+async function activate(engine: EngineName, options: EngineOptions): Promise<void> {
   if (engine === 'node') {
-    // Optional dependency: its install downloads libtensorflow and may have failed.
-    require('@tensorflow/tfjs-node');
+    // Optional dependency whose install may have failed or not run; probed before loading here.
+    loadedNodeVersion = loadNodeEngine(options.node);
   } else if (engine === 'wasm') {
+    // Loaded only when chosen: importing it registers the backend.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
     require('@tensorflow/tfjs-backend-wasm');
     registerWasmTrainingKernels();
   }
   const name = TFJS_BACKEND_NAME[engine];
   if (!(await tf.setBackend(name))) throw new Error(`tf.setBackend('${name}') failed`);
   await tf.ready();
+  checkWithRealOp();
+}
+
+/** Loading is not enough (tfjs-node 4.22 on Node >= 23 loads, then throws on its first op). */
+function checkWithRealOp(): void {
+  const values = tf.tidy(() => tf.add(tf.tensor1d([1, 2]), 1).dataSync());
+  if (values[0] !== 2 || values[1] !== 3) throw new Error(`a test op (1 + [1, 2]) gave [${Array.from(values).join(', ')}]`);
 }
 
 function engineVersions(engine: EngineName): Record<string, string> {
   const versions: Record<string, string> = { 'tfjs-core': tf.version_core, node: process.versions.node };
-  if (engine === 'node') versions['tfjs-node'] = packageVersion('@tensorflow/tfjs-node');
+  if (engine === 'node') versions['tfjs-node'] = loadedNodeVersion;
   if (engine === 'wasm') versions['tfjs-backend-wasm'] = packageVersion('@tensorflow/tfjs-backend-wasm');
   if (engine === 'cpu') versions['tfjs-backend-cpu'] = packageVersion('@tensorflow/tfjs-backend-cpu');
   return versions;
@@ -78,6 +97,7 @@ function engineVersions(engine: EngineName): Record<string, string> {
 
 function packageVersion(name: string): string {
   try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
     return (require(`${name}/package.json`) as { version: string }).version;
   } catch {
     return 'unknown';

@@ -1,10 +1,11 @@
 /** Worker thread of GradientWorkerPool: one model replica and one slice of the Adam update. */
 import { parentPort, workerData } from 'node:worker_threads';
-import { AdamSlice } from './adam';
-import { buildModel } from './architectures';
-import { initEngine } from './engine';
-import { SharedParameters, type WorkerRequest, type WorkerSetup } from './gradient-workers';
-import { shardGradients } from './trainer';
+import { buildModel } from '../architectures';
+import { initEngine } from '../engine';
+import { AdamSlice } from './adam-slice';
+import { shardGradients } from './data-parallel-step';
+import { SharedParameters } from './shared-parameters';
+import type { WorkerRequest, WorkerSetup } from './worker-pool';
 
 async function main(): Promise<void> {
   const setup = workerData as WorkerSetup;

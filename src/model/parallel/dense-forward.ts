@@ -6,7 +6,7 @@
  * reads W^T as it is. The gradient is tfjs-core's MatMul gradient, so the values match x W's.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { TransposedWeights } from './gradient-workers';
+import type { TransposedWeights } from './shared-parameters';
 
 interface DenseConfig {
   activation: string;

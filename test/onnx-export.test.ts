@@ -1,6 +1,4 @@
 /**
- * @jest-environment ./test/helpers/onnx-jest-environment.js
- *
  * mldeploy export: the ONNX file runs in ONNX Runtime with the tfjs model's outputs; the quantized
  * tfjs exports load in plain tfjs with the accuracy metadata.json records; unsupported layers are
  * refused by name; a failed export leaves the version directory as it was.

@@ -1,6 +1,4 @@
 /**
- * @jest-environment ./test/helpers/onnx-jest-environment.js
- *
  * Serving through ONNX Runtime: --backend onnx answers with the tfjs model's probabilities (one
  * image and micro-batched concurrent requests), reports engine onnx, and refuses a version without
  * an export; auto picks onnx only when the version has model.onnx.

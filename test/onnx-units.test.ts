@@ -1,6 +1,4 @@
 /**
- * @jest-environment ./test/helpers/onnx-jest-environment.js
- *
  * The pieces of the exports on their own: every layer setting the ONNX mapping supports (strided
  * SAME convolutions, SAME pooling, each activation, a separate Activation layer, no bias) against
  * tfjs in ONNX Runtime; the uint8 affine range; the probability comparison.

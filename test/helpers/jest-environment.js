@@ -7,7 +7,9 @@
  * the context's, while a native addon (tfjs-node's binding) creates its typed arrays in the host
  * realm. tfjs-core's `x instanceof Float32Array` checks (e.g. concatenateTypedArrays during
  * model.save) then reject tfjs-node's own tensor data: "Unsupported TypedArray subtype:
- * Float32Array". The CLI has one realm and never sees this; under jest both sides must agree.
+ * Float32Array". onnxruntime-node's binding does the same with its outputs, which onnxruntime-common
+ * (loaded inside the sandbox) checks with `instanceof Float32Array`. The CLI has one realm and never
+ * sees this; under jest both sides must agree.
  * Worker-thread messages and Buffer (already the host's) arrive in the host realm too.
  */
 const { TestEnvironment } = require('jest-environment-node');

@@ -153,7 +153,7 @@ describe('mldeploy train end to end', () => {
 
 describe('mldeploy ... | head', () => {
   it('stops quietly with exit 0 when the reader closes the pipe early', async () => {
-    const child = spawn(process.execPath, ['-r', './scripts/ts-register.js', 'test/helpers/mldeploy-from-sources.ts', 'train', '--help'], {
+    const child = spawn(process.execPath, ['-r', 'tsx/cjs', 'test/helpers/mldeploy-from-sources.ts', 'train', '--help'], {
       cwd: path.resolve(__dirname, '..'),
       stdio: ['ignore', 'pipe', 'pipe'],
     });

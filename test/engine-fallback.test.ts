@@ -28,7 +28,7 @@ function initInChild(fake: FakePackage, options: { choice?: string; probeTimeout
   const args = { choice: options.choice ?? 'auto', node: { packageDir: fake.dir, cacheDir: path.join(fake.dir, 'cache'), probeTimeoutMs: options.probeTimeoutMs } };
   const env: NodeJS.ProcessEnv = { ...process.env, ...options.env };
   if (!options.env?.MLDEPLOY_SKIP_NODE) delete env.MLDEPLOY_SKIP_NODE;
-  const child = spawnSync(process.execPath, ['-r', './scripts/ts-register.js', 'test/helpers/init-engine-child.ts', JSON.stringify(args)], {
+  const child = spawnSync(process.execPath, ['-r', 'tsx/cjs', 'test/helpers/init-engine-child.ts', JSON.stringify(args)], {
     cwd: ROOT,
     env,
     encoding: 'utf8',

@@ -1,5 +1,5 @@
 // initEngine in a fresh process (each engine starts once per process), for the fallback tests:
-//   node -r ./scripts/ts-register.js test/helpers/init-engine-child.ts '<json>'
+//   node -r tsx/cjs test/helpers/init-engine-child.ts '<json>'
 // with {choice, node: NodeEngineOptions}; prints one JSON line: the engine and a matMul on it, or the error.
 import * as tf from '@tensorflow/tfjs';
 import { describeEngine, initEngine } from '../../src/model/engine';

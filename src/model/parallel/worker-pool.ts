@@ -35,7 +35,7 @@ function workerEntry(): { file: string; execArgv: string[] } {
   if (existsSync(compiled)) return { file: compiled, execArgv: [] };
   return {
     file: path.join(__dirname, 'worker.ts'),
-    execArgv: ['--require', path.resolve(__dirname, '../../../scripts/ts-register.js')],
+    execArgv: ['--require', require.resolve('tsx/cjs')],
   };
 }
 

@@ -5,7 +5,7 @@
  */
 import type { CalibrationRecord } from '../model/metadata';
 import { IMAGE_SIGNALS } from '../preprocess/image-stats';
-import { detectShift, type Signals as ShiftSignals } from './detect/shift';
+import { detectShift, listShiftTests, type Signals as ShiftSignals } from './detect/shift';
 import { estimateAccuracy } from './estimate/estimators';
 import type { Signals } from './measure';
 import type { EstimatedAccuracy, ScenarioDrift } from './result';
@@ -49,15 +49,7 @@ export function detectionOf(reference: DetectorReference, current: Signals, alph
     alpha: detection.alpha,
     detector: detection.detector,
     p_value: detection.p_value,
-    tests: detection.tests.map((t) => ({
-      name: `${t.test}(${t.signal})`,
-      family: t.family,
-      signal: t.signal,
-      statistic: t.statistic,
-      p_value: t.p_value,
-      corrected_p_value: t.corrected_p_value,
-      detected: t.detected,
-    })),
+    tests: listShiftTests(detection.tests, (t) => `${t.test}(${t.signal})`),
     detection_note: null,
   };
 }

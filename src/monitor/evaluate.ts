@@ -3,7 +3,7 @@
  * label-free accuracy estimate of src/drift/detect and src/drift/estimate (the code `drift`
  * uses), plus the class mix and confidence histogram. Pure.
  */
-import { DEFAULT_ALPHA, detectShift, type Signals } from '../drift/detect/shift';
+import { DEFAULT_ALPHA, detectShift, listShiftTests, type Signals } from '../drift/detect/shift';
 import { DEFAULT_ESTIMATOR, estimateAccuracy, type EstimatorName } from '../drift/estimate/estimators';
 import type { ImageSignal } from '../preprocess/image-stats';
 import { binIndex, predictedClass, type MonitorReference } from './reference';
@@ -92,15 +92,7 @@ export function evaluateWindow(reference: MonitorReference, samples: WindowSampl
       alpha,
       p_value: detection.p_value,
       reason: null,
-      tests: detection.tests.map((t) => ({
-        name: t.test,
-        family: t.family,
-        signal: t.signal,
-        statistic: t.statistic,
-        p_value: t.p_value,
-        corrected_p_value: t.corrected_p_value,
-        detected: t.detected,
-      })),
+      tests: listShiftTests(detection.tests, (t) => t.test),
     };
     const accuracy = estimateAccuracy(reference.calibration, samples.probabilities, { method: DEFAULT_ESTIMATOR });
     estimate = { method: accuracy.method, value: accuracy.value, ci_low: accuracy.ci_low, ci_high: accuracy.ci_high, confidence_level: accuracy.confidence_level };

@@ -6,7 +6,7 @@
  */
 import * as path from 'node:path';
 import { formatPValue } from '../report/drift-calibrated';
-import { writeFileAtomic } from '../util/atomic-write';
+import { writeReportFiles } from '../report/report-files';
 import { renderMonitorChart } from './chart';
 import type { MonitorGateFailure } from './gate';
 import type { MonitorRunResult, MonitorWindowRow } from './offline';
@@ -127,10 +127,5 @@ export async function writeMonitorOutputs(result: MonitorRunResult, outDir: stri
     html: path.join(outDir, MONITOR_OUTPUT_FILES.html),
     chart: path.join(outDir, MONITOR_OUTPUT_FILES.chart),
   };
-  const chart = renderMonitorChart(result);
-  await writeFileAtomic(files.json, JSON.stringify(result, null, 2) + '\n');
-  await writeFileAtomic(files.text, renderMonitorText(result));
-  await writeFileAtomic(files.chart, chart);
-  await writeFileAtomic(files.html, renderMonitorHtml(result, chart));
-  return files;
+  return writeReportFiles(files, result, { text: renderMonitorText, chart: renderMonitorChart, html: renderMonitorHtml });
 }

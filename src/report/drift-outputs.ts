@@ -1,10 +1,10 @@
 /** The four files of a drift run, all rendered from the one result object and written atomically. */
 import * as path from 'node:path';
 import type { DriftResult } from '../drift/result';
-import { writeFileAtomic } from '../util/atomic-write';
 import { renderDriftChart } from './drift-chart';
 import { renderDriftHtml } from './drift-html';
 import { renderDriftText } from './drift-text';
+import { writeReportFiles } from './report-files';
 
 export const OUTPUT_FILES = {
   json: 'performance_log.json',
@@ -22,10 +22,5 @@ export async function writeDriftOutputs(result: DriftResult, outDir: string, plo
     html: path.join(outDir, OUTPUT_FILES.html),
     chart: path.join(plotsDir, OUTPUT_FILES.chart),
   };
-  const chart = renderDriftChart(result);
-  await writeFileAtomic(files.json, JSON.stringify(result, null, 2) + '\n');
-  await writeFileAtomic(files.text, renderDriftText(result));
-  await writeFileAtomic(files.chart, chart);
-  await writeFileAtomic(files.html, renderDriftHtml(result, chart));
-  return files;
+  return writeReportFiles(files, result, { text: renderDriftText, chart: renderDriftChart, html: renderDriftHtml });
 }

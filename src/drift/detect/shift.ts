@@ -50,6 +50,21 @@ export interface ShiftTest {
   detected: boolean;
 }
 
+/** A test as the reports list it: `name` as that output names tests, then the test's figures. */
+export type ListedShiftTest = Omit<ShiftTest, 'test'> & { name: string };
+
+export function listShiftTests(tests: ShiftTest[], name: (test: ShiftTest) => string): ListedShiftTest[] {
+  return tests.map((t) => ({
+    name: name(t),
+    family: t.family,
+    signal: t.signal,
+    statistic: t.statistic,
+    p_value: t.p_value,
+    corrected_p_value: t.corrected_p_value,
+    detected: t.detected,
+  }));
+}
+
 export interface ShiftDetection {
   detector: DetectorName;
   detected: boolean;

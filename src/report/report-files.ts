@@ -1,0 +1,28 @@
+/**
+ * The four files of one run's report set (drift and monitor alike): the result as JSON, the text
+ * report, the chart PNG and the HTML page that embeds it, each rendered from the one result object
+ * (nothing recomputed) and written atomically.
+ */
+import { writeFileAtomic } from '../util/atomic-write';
+
+export interface ReportFiles {
+  json: string;
+  text: string;
+  html: string;
+  chart: string;
+}
+
+export interface ReportRenderers<R> {
+  text(result: R): string;
+  chart(result: R): Buffer;
+  html(result: R, chart: Buffer): string;
+}
+
+export async function writeReportFiles<R>(files: ReportFiles, result: R, render: ReportRenderers<R>): Promise<ReportFiles> {
+  const chart = render.chart(result);
+  await writeFileAtomic(files.json, JSON.stringify(result, null, 2) + '\n');
+  await writeFileAtomic(files.text, render.text(result));
+  await writeFileAtomic(files.chart, chart);
+  await writeFileAtomic(files.html, render.html(result, chart));
+  return files;
+}

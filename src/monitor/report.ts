@@ -10,6 +10,7 @@ import { writeReportFiles } from '../report/report-files';
 import { renderMonitorChart } from './chart';
 import type { MonitorGateFailure } from './gate';
 import type { MonitorRunResult, MonitorWindowRow } from './offline';
+import { escapeHtml, REPORT_BASE_CSS } from '../report/html-page';
 
 export const MONITOR_OUTPUT_FILES = { json: 'monitor_report.json', text: 'monitor_report.txt', html: 'monitor_report.html', chart: 'monitor_report.png' } as const;
 export type MonitorOutputFiles = Record<keyof typeof MONITOR_OUTPUT_FILES, string>;
@@ -77,10 +78,6 @@ export function renderMonitorText(result: MonitorRunResult): string {
   ].join('\n');
 }
 
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
-}
-
 export function renderMonitorHtml(result: MonitorRunResult, chart: Buffer): string {
   const cells = (values: string[], tag: 'td' | 'th') => values.map((v) => `<${tag}>${escapeHtml(v)}</${tag}>`).join('');
   const rows = result.windows.map((w) => `<tr class="${w.drift.detected ? 'drift' : ''}">${cells(windowCells(w), 'td')}</tr>`).join('\n');
@@ -91,14 +88,10 @@ export function renderMonitorHtml(result: MonitorRunResult, chart: Buffer): stri
 <meta charset="utf-8">
 <title>mldeploy monitor report</title>
 <style>
-body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2rem auto; max-width: 1320px; padding: 0 1rem; color: #222; }
-table { border-collapse: collapse; margin: 0.5rem 0 1.5rem; font-size: 0.9rem; }
-th, td { border: 1px solid #ccc; padding: 0.3rem 0.6rem; text-align: right; white-space: nowrap; }
-th { background: #f3f3f3; }
+${REPORT_BASE_CSS}
 tr.drift td { background: #fdecea; }
 li.fail { color: #c62828; font-weight: 600; }
 .meta { color: #555; white-space: pre-wrap; }
-img { max-width: 100%; border: 1px solid #ddd; }
 </style>
 </head>
 <body>

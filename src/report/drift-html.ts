@@ -15,10 +15,7 @@ import {
   hasEstimates,
 } from './drift-calibrated';
 import { formatNumber, formatPValue, performanceCells, PERFORMANCE_COLUMNS, referenceDescription, verdictLine } from './drift-text';
-
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
-}
+import { escapeHtml, REPORT_BASE_CSS } from './html-page';
 
 function row(cells: string[], header = false): string {
   const tag = header ? 'th' : 'td';
@@ -106,16 +103,12 @@ export function renderDriftHtml(result: DriftResult, chartPng: Buffer): string {
 <meta charset="utf-8">
 <title>mldeploy drift report</title>
 <style>
-body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2rem auto; max-width: 1320px; padding: 0 1rem; color: #222; }
-table { border-collapse: collapse; margin: 0.5rem 0 1.5rem; font-size: 0.9rem; }
-th, td { border: 1px solid #ccc; padding: 0.3rem 0.6rem; text-align: right; white-space: nowrap; }
+${REPORT_BASE_CSS}
 th:first-child, td:first-child { text-align: left; }
-th { background: #f3f3f3; }
 .scroll { overflow-x: auto; }
 .badge { padding: 0.1rem 0.5rem; border-radius: 0.6rem; font-size: 0.85rem; color: #fff; background: #777; }
 .badge.none { background: #2e7d32; } .badge.moderate { background: #ef6c00; } .badge.significant { background: #c62828; }
 li.fail, p.fail { color: #c62828; font-weight: 600; }
-img { max-width: 100%; border: 1px solid #ddd; }
 .meta { color: #555; }
 </style>
 </head>

@@ -47,7 +47,7 @@ export function loadOnnxRuntime(): OrtModule {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       runtime = require('onnxruntime-node') as OrtModule;
     } catch (err) {
-      throw new ModelError(`onnxruntime-node is not available here (${(err as Error).message.split('\n')[0]}); reinstall with "npm install onnxruntime-node"`);
+      throw new ModelError(`onnxruntime-node is not available here (${(err as Error).message.split('\n')[0]}); install it with "npm install --ignore-scripts onnxruntime-node" (its CPU binaries ship in the package; the skipped script only fetches CUDA)`);
     }
   }
   return runtime;

@@ -6,41 +6,9 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { main } from '../src/cli';
 import { writeCifar10Binary } from './helpers/cifar-fixtures';
+import { runCli as run } from './helpers/cli-run';
 import { expectedAutoEngine } from './helpers/test-engine';
-
-interface CliRun {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function run(...args: string[]): Promise<CliRun> {
-  let stdout = '';
-  let stderr = '';
-  const out = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stdout += chunk.toString();
-    return true;
-  });
-  const err = jest.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stderr += chunk.toString();
-    return true;
-  });
-  const log = jest.spyOn(console, 'log').mockImplementation((...parts: unknown[]) => {
-    stdout += parts.join(' ') + '\n';
-  });
-  try {
-    process.exitCode = 0;
-    await main(['node', 'mldeploy', ...args]);
-    return { code: Number(process.exitCode ?? 0), stdout, stderr };
-  } finally {
-    process.exitCode = 0;
-    out.mockRestore();
-    err.mockRestore();
-    log.mockRestore();
-  }
-}
 
 let work: string;
 beforeAll(() => {

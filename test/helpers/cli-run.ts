@@ -18,6 +18,9 @@ export async function runCli(...args: string[]): Promise<CliRun> {
     stderr += chunk.toString();
     return true;
   });
+  const log = jest.spyOn(console, 'log').mockImplementation((...parts: unknown[]) => {
+    stdout += parts.join(' ') + '\n';
+  });
   try {
     process.exitCode = 0;
     await main(['node', 'mldeploy', ...args]);
@@ -26,5 +29,6 @@ export async function runCli(...args: string[]): Promise<CliRun> {
     process.exitCode = 0;
     out.mockRestore();
     err.mockRestore();
+    log.mockRestore();
   }
 }

@@ -13,6 +13,7 @@
  */
 const { execFileSync, spawn } = require('node:child_process');
 const fs = require('node:fs');
+const path = require('node:path');
 const net = require('node:net');
 const os = require('node:os');
 const { parseArgs } = require('node:util');
@@ -20,49 +21,13 @@ const zlib = require('node:zlib');
 const sharp = require('sharp');
 const { root, log, ensureBuilt, tempDir, removeTempDirs, chooseModel, runBench } = require('./common');
 
+require('tsx/cjs');
+const hostile = require(path.join(root, 'test', 'helpers', 'hostile-images'));
+
 const KEY = 'soak-key';
 const REQUEST_TIMEOUT_MS = 30_000;
 
-// ---- hostile inputs (byte strings as given in issue 11) ----
-
-function tiffTag(id, count, value) {
-  const tag = Buffer.alloc(12);
-  tag.writeUInt16LE(id, 0);
-  tag.writeUInt16LE(3, 2); // SHORT
-  tag.writeUInt32LE(count, 4);
-  tag.writeUInt32LE(value, 8);
-  return tag;
-}
-
-function tiff(tags, nextIfd) {
-  const head = Buffer.alloc(10);
-  head.write('II*\0', 0, 'latin1');
-  head.writeUInt32LE(8, 4); // first IFD at 8
-  head.writeUInt16LE(tags.length, 8);
-  const next = Buffer.alloc(4);
-  next.writeUInt32LE(nextIfd);
-  return Buffer.concat([head, ...tags, next]);
-}
-
-function pngChunk(type, data) {
-  const length = Buffer.alloc(4);
-  length.writeUInt32BE(data.length);
-  const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
-  const crc = Buffer.alloc(4);
-  crc.writeUInt32BE(zlib.crc32(body));
-  return Buffer.concat([length, body, crc]);
-}
-
-/** A valid 1-bit grayscale PNG of 4000x4000 zeros: ~3 KB on the wire, 16 Mpixels decoded. */
-function oneBitPng(size) {
-  const header = Buffer.alloc(13);
-  header.writeUInt32BE(size, 0);
-  header.writeUInt32BE(size, 4);
-  header[8] = 1; // bit depth
-  header[9] = 0; // grayscale
-  const raw = Buffer.alloc((1 + Math.ceil(size / 8)) * size); // filter byte 0 + zero bits per row
-  return Buffer.concat([Buffer.from('89504e470d0a1a0a', 'hex'), pngChunk('IHDR', header), pngChunk('IDAT', zlib.deflateSync(raw, { level: 9 })), pngChunk('IEND', Buffer.alloc(0))]);
-}
+// ---- hostile inputs: the byte strings of issue 11, from the builders the decode tests use ----
 
 async function buildInputs() {
   const noise = (n) => Buffer.from(Array.from({ length: n }, (_, i) => (i * 7919 + (i >> 5) * 131) % 256));
@@ -71,11 +36,11 @@ async function buildInputs() {
   const bombJson = Buffer.concat([Buffer.from('{"image_base64":"'), Buffer.alloc(200 * 1024 * 1024, 0x41), Buffer.from('"}')]);
   return {
     png,
-    selfReferencingTiff: tiff([tiffTag(256, 1, 1), tiffTag(257, 1, 1), tiffTag(300, 1, 0)], 8),
-    hugeCountTiff: tiff([tiffTag(256, 1, 1), tiffTag(257, 1, 1), tiffTag(300, 0xffffffff, 0)], 0),
-    hugeFrameGif: Buffer.from('GIF89a\x01\x00\x01\x00\x00\x00\x00,\x00\x00\x00\x00\x04\xb5\x04\xb5\x00\x02\x02\x44\x01\x00;', 'latin1'),
-    truncatedJpeg: jpeg.subarray(0, Math.floor(jpeg.length / 2)),
-    oneBitPng: oneBitPng(4000),
+    selfReferencingTiff: hostile.SELF_LOOP_TIFF,
+    hugeCountTiff: hostile.HUGE_COUNT_TIFF,
+    hugeFrameGif: hostile.HUGE_FRAME_GIF,
+    truncatedJpeg: hostile.truncatedJpeg(jpeg),
+    oneBitPng: hostile.oneBitPng(4000, 4000),
     gzipBomb: zlib.gzipSync(bombJson, { level: 9 }),
   };
 }

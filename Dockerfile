@@ -36,6 +36,7 @@ RUN npm run build
 # image claims native TensorFlow only after a real op ran on it: the download can fail, and
 # on arm64 (no libtensorflow build for it) or under emulation the binding may not load or
 # may crash. Otherwise the package is removed and `--backend auto` uses wasm.
+# onnxruntime-node ships binaries for every OS and CPU (288 MB); only this image's linux/<arch> stays.
 FROM ${NODE_IMAGE} AS prod-deps
 WORKDIR /app
 COPY package.json package-lock.json ./
@@ -44,6 +45,7 @@ RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
        && TF_CPP_MIN_LOG_LEVEL=2 node -e "const tf = require('@tensorflow/tfjs-node'); const v = tf.add(tf.tensor1d([1, 2]), 1).dataSync(); process.exit(tf.getBackend() === 'tensorflow' && v[0] === 2 && v[1] === 3 ? 0 : 1)"; \
     then echo "engine: native TensorFlow (tfjs-node), verified with a real op on $(uname -m)"; \
     else echo "engine: tfjs-node does not run on $(uname -m) here; the image uses the wasm backend"; rm -rf node_modules/@tensorflow/tfjs-node; fi \
+ && find node_modules/onnxruntime-node/bin -mindepth 3 -maxdepth 3 -type d ! -path "*/linux/$(node -p process.arch)" -exec rm -rf {} + \
  && npm cache clean --force
 
 FROM ${NODE_IMAGE} AS runtime

@@ -1,4 +1,8 @@
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
+import { UsageError } from '../errors';
+import { guardedPromotion, type GuardedPromotion } from '../rollout/guarded-promotion';
+import { DEFAULT_MIN_SAMPLES, describeCheck, parsePromotionRule, PROMOTION_FIGURES } from '../rollout/promotion-rules';
+import { integer } from './option-parsers';
 import { ChangeResult, removeLabel, removeVersion, rollbackStable, setLabel, STABLE_LABEL } from '../model/registry/changes';
 import { readLabels } from '../model/registry/store';
 import { describeVersion, listVersions, requireModelsDir, VersionDetail, VersionSummary } from '../model/registry/versions';
@@ -8,6 +12,15 @@ interface RegistryOptions {
   json?: boolean;
   reason?: string;
 }
+
+interface PromoteOptions extends RegistryOptions {
+  url?: string;
+  require?: string[];
+  apiKey?: string;
+  minSamples: string;
+}
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 export function registerModels(program: Command): void {
   const models = program
@@ -33,9 +46,30 @@ export function registerModels(program: Command): void {
     printChange(opts, await removeLabel(opts.modelsDir, label, opts.reason ?? null));
   });
 
-  changeCommand(models, 'promote <version>', `label a version ${STABLE_LABEL}`).action(async (version: string, opts: RegistryOptions) => {
-    printChange(opts, await setLabel(opts.modelsDir, version, STABLE_LABEL, opts.reason ?? null, 'promote'));
-  });
+  changeCommand(models, 'promote <version>', `label a version ${STABLE_LABEL}; with --url and --require, only if the server's live figures pass every rule`)
+    .option('--url <server>', 'a running mldeploy serve whose GET /monitoring gives the live figures')
+    .option('--require <rule>', "promote only if this holds, e.g. 'agreement>=0.97' or 'estimated_accuracy>=stable-0.01' (repeatable; quote it)", collect)
+    .addOption(new Option('--api-key <key>', "the server's API key").env('MLDEPLOY_API_KEY'))
+    .option('--min-samples <n>', 'a figure from fewer predictions (or shadow comparisons) than this fails its rule', String(DEFAULT_MIN_SAMPLES))
+    .addHelpText('after', promoteHelp())
+    .action(async (version: string, opts: PromoteOptions) => {
+      if (!opts.url && !opts.require) {
+        printChange(opts, await setLabel(opts.modelsDir, version, STABLE_LABEL, opts.reason ?? null, 'promote'));
+        return;
+      }
+      if (!opts.url || !opts.require) throw new UsageError('a guarded promotion needs both --url <server> and at least one --require <rule>');
+      const result = await guardedPromotion({
+        modelsDir: opts.modelsDir,
+        version,
+        url: opts.url,
+        apiKey: opts.apiKey || undefined,
+        rules: opts.require.map(parsePromotionRule),
+        minSamples: integer('--min-samples', 1)(opts.minSamples),
+        reason: opts.reason ?? null,
+      });
+      print(opts, result, () => renderGuarded(result));
+      if (!result.promoted) process.exitCode = 1;
+    });
 
   changeCommand(models, 'rollback', `move ${STABLE_LABEL} back to the version it had before (from the audit log)`).action(async (opts: RegistryOptions) => {
     printChange(opts, await rollbackStable(opts.modelsDir, opts.reason ?? null));
@@ -68,6 +102,28 @@ function printChange(opts: RegistryOptions, result: ChangeResult): void {
     if (!result.changed) return `${result.label} already points at ${result.to}; nothing changed\n`;
     return `${result.label}: ${result.from ?? '(unset)'} -> ${result.to ?? '(unset)'}\n`;
   });
+}
+
+function promoteHelp(): string {
+  const width = Math.max(...Object.keys(PROMOTION_FIGURES).map((name) => name.length));
+  const figures = Object.entries(PROMOTION_FIGURES).map(([name, text]) => `  ${name.padEnd(width)}  ${text}`);
+  return [
+    '',
+    "Guarded promotion (--url + --require, repeatable): <figure><op><number>, or <figure><op>stable[+-<number>] to compare with the stable version's figure",
+    '(estimated_accuracy, error_rate, latency_p95_ms). Operators > >= < <=. Every rule must hold; a figure the server cannot give fails its rule (exit 1).',
+    ...figures,
+    '',
+  ].join('\n');
+}
+
+function renderGuarded(result: GuardedPromotion): string {
+  const lines = [`${result.version} against ${result.url} (stable there: ${result.stable_version ?? 'none'}):`, ...result.checks.map((c) => `  ${describeCheck(c)}`)];
+  if (!result.promoted) {
+    const failed = result.checks.filter((c) => !c.passed).length;
+    lines.push(`not promoted: ${failed} of ${result.checks.length} rule${result.checks.length === 1 ? '' : 's'} failed`);
+  } else if (result.change?.changed) lines.push(`${STABLE_LABEL}: ${result.change.from ?? '(unset)'} -> ${result.version}`);
+  else lines.push(`${STABLE_LABEL} already points at ${result.version}; nothing changed`);
+  return lines.join('\n') + '\n';
 }
 
 function renderList(versions: VersionSummary[]): string {

@@ -113,8 +113,15 @@ describe('rollback', () => {
     const result = await rollbackStable(dir, 'bad p95');
     expect(result).toMatchObject({ from: v2, to: v1 });
     expect(await readLabels(dir)).toEqual({ stable: v1 });
-    expect((await readAudit(dir))[2]).toMatchObject({ action: 'rollback', label: 'stable', from: v2, to: v1, reason: 'bad p95' });
+    expect((await readAudit(dir))[2]).toMatchObject({ actor: 'test-actor', action: 'rollback', label: 'stable', from: v2, to: v1, reason: 'bad p95' });
     await expect(rollbackStable(dir, null)).rejects.toThrow(`stable (${v1}) has no earlier version to roll back to`);
+  });
+
+  it('records the actor it is given (the server rolling back by itself) instead of the user', async () => {
+    await setLabel(dir, v1, 'stable', null, 'promote');
+    await setLabel(dir, v2, 'stable', null, 'promote');
+    await rollbackStable(dir, 'estimated_accuracy<0.6 held', 'mldeploy serve --rollback-if');
+    expect((await readAudit(dir)).at(-1)).toMatchObject({ actor: 'mldeploy serve --rollback-if', action: 'rollback', from: v2, to: v1 });
   });
 
   it('repeated rollbacks walk back through the promotions', async () => {

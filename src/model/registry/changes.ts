@@ -74,8 +74,8 @@ export function stableHistory(audit: AuditEntry[]): string[] {
   return history;
 }
 
-/** Moves `stable` back to the version it had before the current one (from the audit log). */
-export async function rollbackStable(modelsDir: string, reason: string | null): Promise<ChangeResult> {
+/** Moves `stable` back to the version it had before the current one (from the audit log); `actor` overrides who is recorded. */
+export async function rollbackStable(modelsDir: string, reason: string | null, actor?: string): Promise<ChangeResult> {
   requireModelsDir(modelsDir);
   let from: string | null = null;
   let to: string | null = null;
@@ -89,7 +89,7 @@ export async function rollbackStable(modelsDir: string, reason: string | null): 
     to = history[history.length - 2] ?? null;
     if (to === null) throw new UsageError(`${STABLE_LABEL} (${from}) has no earlier version to roll back to`);
     if (!completeVersions(modelsDir).includes(to)) throw new UsageError(`the previous ${STABLE_LABEL} version ${to} has been removed; promote a version instead`);
-    return { labels: { ...labels, [STABLE_LABEL]: to }, entry: { action: 'rollback', label: STABLE_LABEL, from, to, reason } };
+    return { labels: { ...labels, [STABLE_LABEL]: to }, entry: { action: 'rollback', label: STABLE_LABEL, from, to, reason }, actor };
   });
   return { changed: true, action: 'rollback', label: STABLE_LABEL, from, to, audit };
 }

@@ -92,6 +92,8 @@ export async function readAudit(modelsDir: string): Promise<AuditEntry[]> {
 export interface RegistryChange {
   labels?: Labels;
   entry: Omit<AuditEntry, 'time' | 'actor'>;
+  /** Who made it, when not the user (e.g. the server's automatic rollback); default currentActor(). */
+  actor?: string;
 }
 
 /**
@@ -125,7 +127,7 @@ export async function withRegistryLock(
       const body = { schema_version: LABELS_SCHEMA_VERSION, labels: sortedByKey(change.labels) };
       await writeFileAtomic(path.join(modelsDir, LABELS_FILE), JSON.stringify(body, null, 2) + '\n');
     }
-    const entry: AuditEntry = { time: new Date().toISOString(), actor: currentActor(), ...change.entry };
+    const entry: AuditEntry = { time: new Date().toISOString(), actor: change.actor ?? currentActor(), ...change.entry };
     await fs.appendFile(path.join(modelsDir, AUDIT_FILE), JSON.stringify(entry) + '\n');
     return entry;
   } finally {

@@ -6,6 +6,7 @@ import { registerDrift } from './commands/drift';
 import { registerExport } from './commands/export';
 import { registerMonitor } from './commands/monitor';
 import { registerModels } from './commands/models';
+import { registerRetrain } from './commands/retrain';
 import { stderrColours } from './commands/output';
 
 // package.json lies outside the compiled tree (rootDir src), so it is read when the CLI starts.
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   registerExport(program);
   registerMonitor(program);
   registerModels(program);
+  registerRetrain(program);
   return program;
 }
 

@@ -164,7 +164,7 @@ describe('mldeploy retrain', () => {
       [['--models-dir', 'x'], 2, /exactly one of --drift-log/],
       [['--drift-log', 'a.json', '--url', 'http://127.0.0.1:1'], 2, /exactly one of --drift-log/],
       [['--drift-log', '/nonexistent/performance_log.json'], 1, /cannot read the drift log .*ENOENT/],
-      [['--if', 'psi>>1', '--drift-log', 'x.json'], 2, /invalid --fail-on rule "psi>>1"/],
+      [['--if', 'psi>>1', '--drift-log', 'x.json'], 2, /invalid --if rule "psi>>1"/],
       [['--tolerance', '2', '--drift-log', 'x.json'], 2, /--tolerance must be a fraction/],
     ])('retrain %j -> exit %d', async (args, code, message) => {
       const run = await runCli('retrain', ...(args as string[]));

@@ -59,7 +59,7 @@ describe('decideFromLog', () => {
 
   it('rejects a malformed rule and a rule naming a scenario the log lacks', () => {
     expect(() => parseIfRules(['psi>>0.2'])).toThrow(/invalid/);
-    expect(() => decideFromLog(log, parseIfRules(['rotate:psi>0.2']), LOG_SOURCE)).toThrow(/rotate/);
+    expect(() => decideFromLog(log, parseIfRules(['rotate:psi>0.2']), LOG_SOURCE)).toThrow(/--if rule "rotate:psi>0.2" names scenario "rotate"/);
   });
 });
 

@@ -7,6 +7,7 @@
 import { ruleMetricsOf } from '../drift/gate';
 import type { DriftResult } from '../drift/result';
 import { evaluateRules, parseRule, type Rule } from '../drift/rules';
+import { UsageError } from '../errors';
 import type { LiveMonitoring } from './sources';
 
 /** The name the live window goes by in rules and reports (`live:drift_detected`). */
@@ -30,7 +31,17 @@ export interface DriftDecision {
 }
 
 export function parseIfRules(texts: string[]): Rule[] {
-  return texts.map((text) => parseRule(text));
+  return texts.map((text) => asIfRule(() => parseRule(text)));
+}
+
+/** The rule grammar is drift's; its errors name --fail-on, which here is --if. */
+function asIfRule<T>(check: () => T): T {
+  try {
+    return check();
+  } catch (err) {
+    if (err instanceof UsageError) throw new UsageError(err.message.replace(/--fail-on/g, '--if'));
+    throw err;
+  }
 }
 
 /** The drifted scenarios of a drift log, by the --if rules or (none given) the log's own verdicts. */
@@ -38,11 +49,8 @@ export function decideFromLog(log: DriftResult, rules: Rule[], source: { path: s
   const drifted = new Map<string, string[]>();
   const add = (scenario: string, reason: string) => drifted.set(scenario, [...(drifted.get(scenario) ?? []), reason]);
   if (rules.length > 0) {
-    const evaluated = evaluateRules(
-      rules,
-      log.scenarios.map((s) => ({ name: s.name, metrics: ruleMetricsOf(s) })),
-      log.reference.scenario,
-    );
+    const scenarios = log.scenarios.map((s) => ({ name: s.name, metrics: ruleMetricsOf(s) }));
+    const evaluated = asIfRule(() => evaluateRules(rules, scenarios, log.reference.scenario));
     for (const f of evaluated.failures) add(f.scenario, `--if ${f.rule}: value ${Number(f.value.toPrecision(4))}`);
   } else {
     for (const f of log.gate.failures) add(f.scenario, `the log's rule ${f.rule} failed${f.value === null ? '' : `: value ${Number(f.value.toPrecision(4))}`}`);

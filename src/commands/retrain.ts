@@ -1,32 +1,15 @@
 import { Command, Option } from 'commander';
 import { UsageError } from '../errors';
-import { BACKEND_CHOICES, describeEngine, parseBackendChoice, type BackendChoice } from '../model/engine';
+import { BACKEND_CHOICES, describeEngine, parseBackendChoice } from '../model/engine';
 import { DEFAULT_TOLERANCE } from '../retrain/compare';
 import { DEFAULT_SHARE, GENERAL_AUGMENTATIONS } from '../retrain/plan';
 import { renderComparison, renderDecision, renderOutcome, renderPlan } from '../retrain/render';
-import { DEFAULT_COMPARE_SAMPLES, runRetrain, type RetrainEvent } from '../retrain/run';
+import { DEFAULT_COMPARE_SAMPLES, runRetrain, type RetrainEvent, type RetrainOptions } from '../retrain/run';
 import { stderrColours } from './output';
 import { integer, positiveNumber } from './option-parsers';
 
-interface RetrainCliOptions {
-  driftLog?: string;
-  url?: string;
-  apiKey?: string;
-  if?: string[];
-  modelsDir: string;
-  data?: string;
-  dataDir: string;
-  epochs?: number;
-  batchSize?: number;
-  limit?: number;
-  share: number;
-  samples: number;
-  tolerance: number;
-  backend: BackendChoice;
-  workers?: number;
-  dryRun?: boolean;
-  json?: boolean;
-}
+/** What commander hands over: RetrainOptions' fields, with --if for ifRules. */
+type RetrainCliOptions = Omit<RetrainOptions, 'ifRules' | 'dryRun' | 'onEvent'> & { if?: string[]; dryRun?: boolean; json?: boolean };
 
 const HELP_AFTER = `
 What it does:
@@ -76,29 +59,12 @@ export function registerRetrain(program: Command): void {
     .option('--json', 'print the result as JSON (progress goes to stderr)')
     .addHelpText('after', HELP_AFTER)
     .action(async (opts: RetrainCliOptions) => {
-      const print = (text: string) => (opts.json ? process.stderr : process.stdout).write(text + '\n');
-      const result = await runRetrain({
-        driftLog: opts.driftLog,
-        url: opts.url,
-        apiKey: opts.apiKey,
-        ifRules: opts.if ?? [],
-        modelsDir: opts.modelsDir,
-        data: opts.data,
-        dataDir: opts.dataDir,
-        epochs: opts.epochs,
-        batchSize: opts.batchSize,
-        limit: opts.limit,
-        share: opts.share,
-        samples: opts.samples,
-        tolerance: opts.tolerance,
-        backend: opts.backend,
-        workers: opts.workers,
-        dryRun: opts.dryRun === true,
-        onEvent: (event) => showProgress(event, print),
-      });
+      const { if: ifRules, dryRun, json, ...options } = opts;
+      const print = (text: string) => (json ? process.stderr : process.stdout).write(text + '\n');
+      const result = await runRetrain({ ...options, ifRules: ifRules ?? [], dryRun: dryRun === true, onEvent: (event) => showProgress(event, print) });
       if (result.outcome === 'no-retrain') print(renderDecision(result));
       if (result.comparison && result.stable && result.candidate) print(renderComparison(result.comparison, result.stable.version, result.candidate.version));
-      if (opts.json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+      if (json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
       const outcome = renderOutcome(result);
       if (result.outcome === 'worse' || result.outcome === 'unaddressable') {
         process.stderr.write(`${stderrColours.fail('retrain:')} ${outcome}\n`);

@@ -6,7 +6,6 @@ export function renderDecision(result: RetrainResult): string {
   const { decision } = result;
   const source = decision.source.kind === 'log' ? `drift log ${decision.source.path} (sha256 ${decision.source.sha256.slice(0, 12)})` : `live monitoring of ${decision.source.url}`;
   const lines = [`drift: ${source}, model ${decision.model_version ?? '-'}; rules: ${decision.rules.length > 0 ? decision.rules.join(' ') : "the source's own verdicts"}`];
-  if (decision.drifted.length === 0) return [...lines, 'no retraining needed: no scenario breaks the rules'].join('\n');
   for (const d of decision.drifted) lines.push(`  ${d.name}: ${d.reasons.join('; ')}`);
   return lines.join('\n');
 }
@@ -51,7 +50,7 @@ export function renderComparison(comparison: Comparison, stableVersion: string, 
 export function renderOutcome(result: RetrainResult): string {
   switch (result.outcome) {
     case 'no-retrain':
-      return 'no retraining needed';
+      return `no retraining needed: nothing drifted by ${result.decision.rules.length > 0 ? 'the --if rules' : "the source's own verdicts"}`;
     case 'unaddressable':
       return 'not retrained: no drifted scenario can be addressed by augmentation (see "not addressable" above)';
     case 'dry-run':

@@ -1,23 +1,27 @@
 #!/usr/bin/env node
 'use strict';
 /**
- * npm run bench:monitor [-- --model <path>] [--workers <n>] [--connections 16] [--duration 10] [--rounds 3]
+ * npm run bench:monitor [-- --model <path>] [--workers 1,2] [--connections 16] [--duration 10] [--rounds 3]
  *
  * What the live monitor costs the server: `mldeploy serve` (built CLI) with the monitor on
  * (default window 500) and with --no-monitor, alternating A/B per round under the same
- * autocannon load on POST /predict (64 distinct PNGs), medians printed side by side; then the
+ * autocannon load on POST /predict (64 distinct PNGs), for each --workers count listed (1: one
+ * process; 2: cluster primary + 2 workers, the monitor in the primary), in the same rounds;
+ * medians side by side, with the % the monitor loses in req/s and adds in server CPU per
+ * request, and the load average while it ran (the machine may be shared); then the
  * cost of one window evaluation (detectShift + estimateAccuracy + shares) on the model's
  * reference, which the monitor pays once per 500 predictions and per /monitoring or /metrics read.
  * Model: --model, else saved_models/latest, else a throwaway SimpleCNN (bench/common.js).
  */
 const fs = require('node:fs');
+const os = require('node:os');
 const path = require('node:path');
 const { parseArgs } = require('node:util');
 const { root, log, ensureBuilt, removeTempDirs, chooseModel, startServer, stopServer, runBench } = require('./common');
 const { values: args } = parseArgs({
   options: {
     model: { type: 'string' },
-    workers: { type: 'string', default: '1' },
+    workers: { type: 'string', default: '1,2' },
     connections: { type: 'string', default: '16' },
     duration: { type: 'string', default: '10' },
     rounds: { type: 'string', default: '3' },
@@ -50,8 +54,8 @@ function processTreeCpuSeconds(pid) {
   return [pid, ...children].reduce((sum, p) => sum + ticks(p), 0) / 100;
 }
 
-async function measure(modelPath, bodies, monitor) {
-  const { child, url } = await startServer(modelPath, args.workers, monitor ? [] : ['--no-monitor']);
+async function measure(modelPath, bodies, workers, monitor) {
+  const { child, url } = await startServer(modelPath, workers, monitor ? [] : ['--no-monitor']);
   try {
     await load(url, bodies, 2);
     const cpuBefore = processTreeCpuSeconds(child.pid);
@@ -59,8 +63,9 @@ async function measure(modelPath, bodies, monitor) {
     const cpuMs = ((processTreeCpuSeconds(child.pid) - cpuBefore) * 1000) / result.requests.total;
     const failed = result.non2xx + result.errors + result.timeouts;
     if (failed > 0) throw new Error(`${failed} requests failed`);
-    log(`${monitor ? 'monitor on ' : 'monitor off'}: ${Math.round(result.requests.average)} req/s, p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms, server CPU ${cpuMs.toFixed(3)} ms/request`);
-    return { reqPerS: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, cpuMs };
+    const loadAverage = os.loadavg()[0];
+    log(`${workers} worker(s), ${monitor ? 'monitor on ' : 'monitor off'}: ${Math.round(result.requests.average)} req/s, p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms, server CPU ${cpuMs.toFixed(3)} ms/request, load average ${loadAverage.toFixed(2)}`);
+    return { reqPerS: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, cpuMs, loadAverage };
   } finally {
     await stopServer(child);
   }
@@ -101,26 +106,35 @@ async function main() {
   ensureBuilt();
   const modelPath = chooseModel(args.model);
   const bodies = await pngBodies();
-  const runs = { on: [], off: [] };
+  const workerCounts = args.workers.split(',');
+  const runs = new Map(workerCounts.map((w) => [w, { on: [], off: [] }]));
   try {
     for (let round = 0; round < Number(args.rounds); round++) {
-      for (const monitor of round % 2 ? [false, true] : [true, false]) runs[monitor ? 'on' : 'off'].push(await measure(modelPath, bodies, monitor));
+      for (const workers of workerCounts) {
+        for (const monitor of round % 2 ? [false, true] : [true, false]) runs.get(workers)[monitor ? 'on' : 'off'].push(await measure(modelPath, bodies, workers, monitor));
+      }
     }
   } finally {
     removeTempDirs();
   }
-  const medians = (list) => Object.fromEntries(['reqPerS', 'p50', 'p99', 'cpuMs'].map((key) => [key, median(list.map((r) => r[key]))]));
-  const on = medians(runs.on);
-  const off = medians(runs.off);
-  log(`\nmedians over ${args.rounds} A/B round(s), ${args.connections} connections, ${args.duration} s, ${args.workers} worker(s):`);
-  log('| monitor | req/s | p50 ms | p99 ms | server CPU ms/request |');
-  log('| --- | ---: | ---: | ---: | ---: |');
-  log(`| on (window 500) | ${Math.round(on.reqPerS)} | ${on.p50} | ${on.p99} | ${on.cpuMs.toFixed(3)} |`);
-  log(`| off (--no-monitor) | ${Math.round(off.reqPerS)} | ${off.p50} | ${off.p99} | ${off.cpuMs.toFixed(3)} |`);
+  const medians = (list) => Object.fromEntries(['reqPerS', 'p50', 'p99', 'cpuMs', 'loadAverage'].map((key) => [key, median(list.map((r) => r[key]))]));
+  const change = (a, b) => ((a - b) / b) * 100;
+  log(`\nmedians over ${args.rounds} A/B round(s), ${args.connections} connections, ${args.duration} s each:`);
+  log('| workers | monitor | req/s | p50 ms | p99 ms | server CPU ms/request | load average |');
+  log('| --- | --- | ---: | ---: | ---: | ---: | ---: |');
+  const summary = workerCounts.map((workers) => {
+    const on = medians(runs.get(workers).on);
+    const off = medians(runs.get(workers).off);
+    log(`| ${workers} | on (window 500) | ${Math.round(on.reqPerS)} | ${on.p50} | ${on.p99} | ${on.cpuMs.toFixed(3)} | ${on.loadAverage.toFixed(1)} |`);
+    log(`| ${workers} | off (--no-monitor) | ${Math.round(off.reqPerS)} | ${off.p50} | ${off.p99} | ${off.cpuMs.toFixed(3)} | ${off.loadAverage.toFixed(1)} |`);
+    return { workers, throughputLoss: -change(on.reqPerS, off.reqPerS), cpuIncrease: change(on.cpuMs, off.cpuMs), cpuAddedMs: on.cpuMs - off.cpuMs };
+  });
+  for (const s of summary) {
+    log(`${s.workers} worker(s): the monitor loses ${s.throughputLoss.toFixed(1)} % req/s and adds ${s.cpuIncrease.toFixed(1)} % server CPU per request (+${s.cpuAddedMs.toFixed(3)} ms)`);
+  }
   const cost = await evaluationCost(modelPath);
   log(`window evaluation: ${cost === null ? 'n/a (model has no calibration reference)' : `${cost.toFixed(1)} CPU ms per 500 predictions (recording + one evaluation)`}`);
-  const change = (a, b) => (((a - b) / b) * 100).toFixed(1);
-  log(`throughput_change_pct=${change(on.reqPerS, off.reqPerS)} cpu_per_request_change_pct=${change(on.cpuMs, off.cpuMs)}`);
+  for (const s of summary) log(`workers=${s.workers} throughput_loss_pct=${s.throughputLoss.toFixed(1)} cpu_per_request_increase_pct=${s.cpuIncrease.toFixed(1)}`);
 }
 
 runBench(main);

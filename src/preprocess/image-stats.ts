@@ -19,12 +19,21 @@ export type ImageStats = Record<ImageSignal, number>;
 
 /** ITU-R BT.601 luma weights, as PIL's convert('L') uses. */
 const LUMA = [0.299, 0.587, 0.114];
+/** weight * v for every byte value: the same products the per-pixel multiplication gives, looked up. */
+const LUMA_TABLES = LUMA.map((weight) => Float64Array.from({ length: 256 }, (_, v) => weight * v));
+/** One image's luma, reused by every call (imageStats is synchronous, so no call sees another's). */
+const lumaScratch = new Float64Array(IMAGE_SIZE * IMAGE_SIZE);
 
 /**
  * Statistics of one image (values on the 0-255 scale):
  * per-channel mean and std, brightness (mean luma) and noise, the mean absolute
  * 4-neighbour Laplacian of luma over interior pixels (a high-frequency measure that
  * rises sharply with added noise and falls with blur).
+ *
+ * The server computes this for every prediction it monitors, so it is one pass over the pixels
+ * (integer sums, luma from lookup tables) and one over the luma, with no allocation. Every
+ * floating-point operation is the one the formulas above spell out, in the same order, so the
+ * results are bit-identical to computing them separately (test/monitor-fast-path.test.ts).
  */
 export function imageStats(rgb: Uint8Array, offset = 0): ImageStats {
   // Locals, not the imported bindings: a CommonJS import is a property read (a getter when
@@ -32,39 +41,46 @@ export function imageStats(rgb: Uint8Array, offset = 0): ImageStats {
   const size = IMAGE_SIZE;
   const channels = CHANNELS;
   const n = size * size;
-  const sum = [0, 0, 0];
-  const sumSq = [0, 0, 0];
-  const luma = new Float64Array(n);
-  for (let p = 0; p < n; p++) {
-    const base = offset + p * channels;
-    let y = 0;
-    for (let c = 0; c < channels; c++) {
-      const v = rgb[base + c];
-      sum[c] += v;
-      sumSq[c] += v * v;
-      y += LUMA[c] * v;
-    }
+  const [lumaR, lumaG, lumaB] = LUMA_TABLES;
+  const luma = lumaScratch;
+  let sumR = 0;
+  let sumG = 0;
+  let sumB = 0;
+  let sumSqR = 0;
+  let sumSqG = 0;
+  let sumSqB = 0;
+  let lumaSum = 0;
+  for (let p = 0, i = offset; p < n; p++, i += channels) {
+    const r = rgb[i];
+    const g = rgb[i + 1];
+    const b = rgb[i + 2];
+    sumR += r;
+    sumG += g;
+    sumB += b;
+    sumSqR += r * r;
+    sumSqG += g * g;
+    sumSqB += b * b;
+    const y = lumaR[r] + lumaG[g] + lumaB[b];
     luma[p] = y;
+    lumaSum += y;
   }
-  const mean = sum.map((s) => s / n);
-  const std = sumSq.map((s, c) => Math.sqrt(Math.max(0, s / n - mean[c] * mean[c])));
-  let brightness = 0;
-  for (let p = 0; p < n; p++) brightness += luma[p];
   let laplacian = 0;
   for (let y = 1; y < size - 1; y++) {
-    for (let x = 1; x < size - 1; x++) {
-      const p = y * size + x;
+    for (let p = y * size + 1, end = p + size - 2; p < end; p++) {
       laplacian += Math.abs(4 * luma[p] - luma[p - 1] - luma[p + 1] - luma[p - size] - luma[p + size]);
     }
   }
+  const meanR = sumR / n;
+  const meanG = sumG / n;
+  const meanB = sumB / n;
   return {
-    mean_r: mean[0],
-    mean_g: mean[1],
-    mean_b: mean[2],
-    std_r: std[0],
-    std_g: std[1],
-    std_b: std[2],
-    brightness: brightness / n,
+    mean_r: meanR,
+    mean_g: meanG,
+    mean_b: meanB,
+    std_r: Math.sqrt(Math.max(0, sumSqR / n - meanR * meanR)),
+    std_g: Math.sqrt(Math.max(0, sumSqG / n - meanG * meanG)),
+    std_b: Math.sqrt(Math.max(0, sumSqB / n - meanB * meanB)),
+    brightness: lumaSum / n,
     noise: laplacian / ((size - 2) * (size - 2)),
   };
 }

@@ -19,7 +19,7 @@ let weakDir: string;
 let strongDir: string;
 let driftLog: string;
 
-async function trainStable(name: string, limit: number, epochs: number): Promise<string> {
+async function trainStable(name: string, limit: number, epochs: number, valSplit: number): Promise<string> {
   const modelsDir = path.join(work, name);
   await runTraining({
     data: fixture.root,
@@ -30,7 +30,7 @@ async function trainStable(name: string, limit: number, epochs: number): Promise
     learningRate: 0.002,
     seed: 5,
     limit,
-    valSplit: 0,
+    valSplit,
     modelsDir,
     backend: 'auto',
   });
@@ -40,8 +40,8 @@ async function trainStable(name: string, limit: number, epochs: number): Promise
 beforeAll(async () => {
   work = mkdtempSync(path.join(os.tmpdir(), 'mldeploy-retrain-'));
   fixture = writeCifar10Binary(path.join(work, 'src'), 40, 60); // 200 train, 60 test
-  weakDir = await trainStable('weak', 10, 1);
-  strongDir = await trainStable('strong', 200, 3);
+  weakDir = await trainStable('weak', 10, 1, 0);
+  strongDir = await trainStable('strong', 200, 3, 0.2); // held-out validation: the recipe's split is kept
   driftLog = writeDriftLog(path.join(work, 'performance_log.json'), [
     { name: 'clean' },
     { name: 'contrast:4', psi: 0.8, detected: true },
@@ -108,6 +108,11 @@ describe('mldeploy retrain', () => {
     expect(result.comparison.rows.map((r: { scenario: string }) => r.scenario)).toEqual(['clean', 'contrast:4']);
     expect(versions(models)).toHaveLength(2);
     expect(labelsOf(models)).toEqual({ stable });
+    // The recipe's val_split 0.2 of 10 images: 2 clean held out, 8 trained on plus 4 augmented copies.
+    const metadata = JSON.parse(readFileSync(path.join(result.candidate.dir, 'metadata.json'), 'utf8'));
+    expect(metadata.dataset).toMatchObject({ train_count: 12, val_count: 2 });
+    expect(metadata.calibration.source).toBe('validation');
+    expect(metadata.retrain.recipe).toMatchObject({ limit: 10, epochs: 1, val_split: 0.2 });
   });
 
   it('says "no retraining needed" and trains nothing when no scenario breaks the --if rule', async () => {

@@ -70,6 +70,7 @@ describe('decideFromLive', () => {
     expect(decision.drifted).toHaveLength(1);
     expect(decision.drifted[0].fired_signals).toEqual(['noise']);
     expect(decision.drifted[0].reasons.join(' ')).toMatch(/estimated accuracy 60\.0%/);
+    expect(decision.drifted[0].reasons).toContain('tests fired: 1 softmax, input noise');
   });
 
   it('an undetected or untested window does not; --if rules decide instead when given', () => {

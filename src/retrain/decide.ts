@@ -86,7 +86,7 @@ export function decideFromLive(live: LiveMonitoring, rules: Rule[], url: string)
   } else if (live.drift.detected === true) {
     reasons.push(`drift detected (p ${live.drift.p_value === null ? '-' : live.drift.p_value.toPrecision(3)} at alpha ${live.drift.alpha}) over ${live.window.samples} predictions`);
   }
-  if (reasons.length > 0 && fired.length > 0) reasons.push(`tests fired: ${fired.map((t) => `${t.name}(${t.signal})`).join(', ')}`);
+  if (reasons.length > 0 && fired.length > 0) reasons.push(`tests fired: ${describeFired(fired)}`);
   if (reasons.length > 0 && estimate !== null) reasons.push(`estimated accuracy ${(estimate * 100).toFixed(1)}% (reference ${live.reference_accuracy === null ? '-' : `${(live.reference_accuracy * 100).toFixed(1)}%`})`);
   const inputSignals = [...new Set(fired.filter((t) => t.family === 'input').map((t) => t.signal))];
   return {
@@ -95,4 +95,12 @@ export function decideFromLive(live: LiveMonitoring, rules: Rule[], url: string)
     rules: rules.map((r) => r.text),
     drifted: reasons.length > 0 ? [{ name: LIVE_SCENARIO, reasons, fired_signals: inputSignals }] : [],
   };
+}
+
+/** e.g. `10 softmax, predicted_class, input std_r, noise`: the families, input signals by name. */
+function describeFired(fired: LiveMonitoring['drift']['tests']): string {
+  const softmax = fired.filter((t) => t.family === 'softmax').length;
+  const other = [...new Set(fired.filter((t) => t.family !== 'softmax' && t.family !== 'input').map((t) => t.signal))];
+  const inputs = fired.filter((t) => t.family === 'input').map((t) => t.signal);
+  return [softmax > 0 ? `${softmax} softmax` : '', ...other, inputs.length > 0 ? `input ${inputs.join(', ')}` : ''].filter(Boolean).join(', ');
 }

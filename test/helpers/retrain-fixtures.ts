@@ -56,11 +56,11 @@ export function writeDriftLog(file: string, scenarios: ScenarioFigures[], failur
 
 /** A /monitoring answer for `version`: drifted or not, with the input tests that fired. */
 export function liveMonitoringOf(version: string, detected: boolean | null, firedInputSignals: string[] = [], estimate = 0.6): LiveMonitoring {
-  const inputTests = ['noise', 'brightness', 'std_r'].map((signal) => ({ name: `ks(${signal})`, family: 'input', signal, detected: firedInputSignals.includes(signal) }));
+  const inputTests = ['noise', 'brightness', 'std_r'].map((signal) => ({ name: 'ks', family: 'input', signal, detected: firedInputSignals.includes(signal) }));
   return {
     model_version: version,
     window: { samples: 500 },
-    drift: { detected, alpha: 0.05, p_value: detected ? 1e-6 : 0.4, reason: null, tests: [{ name: 'ks(probability[0])', family: 'softmax', signal: 'probability[0]', detected: detected === true }, ...inputTests] },
+    drift: { detected, alpha: 0.05, p_value: detected ? 1e-6 : 0.4, reason: null, tests: [{ name: 'ks', family: 'softmax', signal: 'probability[0]', detected: detected === true }, ...inputTests] },
     estimated_accuracy: detected === null ? null : { value: estimate },
     reference_accuracy: 0.72,
   };

@@ -14,6 +14,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadCifar10 } from '../data/cifar10';
 import { sampleImages, sliceImages, splitValidation } from '../data/sample';
+import type { ImageSet, LoadedDataset } from '../data/types';
 import { DataError, ModelError, UsageError } from '../errors';
 import { METADATA_FILE, completeVersions, loadModelVersion, readMetadata } from '../model/artifacts';
 import type { BackendChoice } from '../model/engine';
@@ -21,7 +22,7 @@ import type { ModelMetadata } from '../model/metadata';
 import { setLabel, STABLE_LABEL } from '../model/registry/changes';
 import { readLabels } from '../model/registry/store';
 import { latestVersion, requireModelsDir } from '../model/registry/versions';
-import { runTraining, type TrainRunEvent } from '../model/train-run';
+import { runTraining, type TrainRunEvent, type TrainRunResult } from '../model/train-run';
 import { writeFileAtomic } from '../util/atomic-write';
 import { requireInteger } from '../util/validation';
 import { augmentImages, concatImages } from './augment';
@@ -138,28 +139,7 @@ export async function runRetrain(options: RetrainOptions): Promise<RetrainResult
   const trainingImages = concatImages([augmented.images, validation]);
 
   if (pinned) await setLabel(options.modelsDir, stableVersion, STABLE_LABEL, `retrain: pin the served version before a candidate becomes latest`);
-  const work = await fs.mkdtemp(path.join(os.tmpdir(), 'mldeploy-retrain-'));
-  let trained;
-  try {
-    const dataRoot = await writeTrainingSource(path.join(work, 'data'), trainingImages, dataset.test, dataset.classNames);
-    trained = await runTraining({
-      data: dataRoot,
-      dataDir: path.join(work, 'cache'),
-      architecture: recipe.architecture,
-      epochs: recipe.epochs,
-      batchSize: recipe.batch_size,
-      learningRate: recipe.learning_rate,
-      seed: recipe.seed,
-      // The same held-out images as the recipe's split: they are the tail, after the augmented set.
-      valSplit: validation.count / trainingImages.count,
-      modelsDir: options.modelsDir,
-      backend: options.backend,
-      workers: options.workers,
-      onEvent: (event) => emit({ type: 'training', event }),
-    });
-  } finally {
-    await fs.rm(work, { recursive: true, force: true });
-  }
+  const trained = await trainCandidate(trainingImages, validation.count, dataset, recipe, options, emit);
   result.candidate = { version: trained.version, dir: trained.dir, train_images: trainingImages.count - validation.count, augmented_copies: augmented.copies };
   await recordRetrain(trained.dir, trained.metadata, {
     parent_version: stableVersion,
@@ -191,6 +171,40 @@ export async function runRetrain(options: RetrainOptions): Promise<RetrainResult
   result.label = { label: CANARY_LABEL, version: trained.version, reason };
   result.outcome = 'canary';
   return result;
+}
+
+/**
+ * runTraining on the augmented images, written as a CIFAR-10 binary folder in a temp dir that is
+ * removed whatever happens. The held-out images are the last `heldOut` ones, as the recipe split them.
+ */
+async function trainCandidate(
+  images: ImageSet,
+  heldOut: number,
+  dataset: LoadedDataset,
+  recipe: Recipe,
+  options: RetrainOptions,
+  emit: (event: RetrainEvent) => void,
+): Promise<TrainRunResult> {
+  const work = await fs.mkdtemp(path.join(os.tmpdir(), 'mldeploy-retrain-'));
+  try {
+    const dataRoot = await writeTrainingSource(path.join(work, 'data'), images, dataset.test, dataset.classNames);
+    return await runTraining({
+      data: dataRoot,
+      dataDir: path.join(work, 'cache'),
+      architecture: recipe.architecture,
+      epochs: recipe.epochs,
+      batchSize: recipe.batch_size,
+      learningRate: recipe.learning_rate,
+      seed: recipe.seed,
+      valSplit: heldOut / images.count,
+      modelsDir: options.modelsDir,
+      backend: options.backend,
+      workers: options.workers,
+      onEvent: (event) => emit({ type: 'training', event }),
+    });
+  } finally {
+    await fs.rm(work, { recursive: true, force: true });
+  }
 }
 
 async function decide(options: RetrainOptions, rules: ReturnType<typeof parseIfRules>): Promise<DriftDecision> {

@@ -128,7 +128,10 @@ export async function runRetrain(options: RetrainOptions): Promise<RetrainResult
 
   emit({ type: 'stage', stage: 'loading data' });
   const source = options.data ?? stableMetadata.dataset.source;
-  const dataset = await loadCifar10({ source, dataDir: options.dataDir });
+  const dataset = await loadCifar10({ source, dataDir: options.dataDir }).catch((err: unknown) => {
+    if (options.data !== undefined || !(err instanceof DataError)) throw err;
+    throw new DataError(`${err.message} (the dataset ${stableVersion} was trained on, from its metadata.json; pass --data)`);
+  });
   if (dataset.classNames.join('\n') !== stableMetadata.class_names.join('\n')) {
     throw new DataError(`${source} has classes ${dataset.classNames.join(', ')}; ${stableVersion} was trained on ${stableMetadata.class_names.join(', ')}`);
   }

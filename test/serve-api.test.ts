@@ -167,14 +167,15 @@ describe('mldeploy serve HTTP API', () => {
       const res = await api().get('/metrics').expect(200);
       expect(res.headers['content-type']).toMatch(/text\/plain/);
       const text = res.text;
-      expect(text).toMatch(/mldeploy_http_requests_total\{method="POST",route="predict",status="200"\} \d+/);
-      expect(text).toMatch(/mldeploy_http_requests_total\{method="POST",route="predict",status="400"\} \d+/);
-      expect(text).toMatch(/mldeploy_http_request_duration_seconds_bucket\{le="0.005",route="predict"\} \d+/);
+      const version = `version="${server.version}"`;
+      expect(text).toMatch(new RegExp(`mldeploy_http_requests_total\\{method="POST",route="predict",status="200",${version}\\} \\d+`));
+      expect(text).toMatch(new RegExp(`mldeploy_http_requests_total\\{method="POST",route="predict",status="400",${version}\\} \\d+`));
+      expect(text).toMatch(new RegExp(`mldeploy_http_request_duration_seconds_bucket\\{le="0.005",route="predict",${version}\\} \\d+`));
       expect(text).toContain('mldeploy_http_requests_in_flight');
       expect(text).toMatch(/mldeploy_predictions_total\{class="[a-z]+"\} \d+/);
       expect(text).toMatch(/mldeploy_prediction_confidence_bucket\{le="0.5"\} \d+/);
-      expect(text).toMatch(/mldeploy_batch_size_count \d+/);
-      expect(text).toContain(`mldeploy_model_info{version="${server.version}",model_type="SimpleCNN",engine="${server.engine.backend}"} 1`);
+      expect(text).toMatch(new RegExp(`mldeploy_batch_size_count\\{${version}\\} \\d+`));
+      expect(text).toContain(`mldeploy_model_info{version="${server.version}",model_type="SimpleCNN",engine="${server.engine.backend}",role="stable"} 1`);
       expect(text).toContain('process_cpu_seconds_total');
       expect(text).toContain('nodejs_heap_size_used_bytes');
     });
@@ -250,7 +251,7 @@ describe('mldeploy serve HTTP API', () => {
       const expected = await Promise.all(
         pngs.map(async (png) => (await api().post('/predict').send({ image_base64: png.toString('base64') })).body.all_probabilities),
       );
-      const batchCount = async () => Number(/mldeploy_batch_size_count (\d+)/.exec((await api().get('/metrics')).text)![1]);
+      const batchCount = async () => Number(/mldeploy_batch_size_count\{[^}]*\} (\d+)/.exec((await api().get('/metrics')).text)![1]);
       const callsBefore = await batchCount();
       const responses = await Promise.all(
         Array.from({ length: 96 }, (_, i) =>

@@ -79,7 +79,7 @@ describe('reload, API key and CORS', () => {
       const reloaded = request(server.app).post('/admin/reload').set('x-api-key', KEY).expect(200);
       const moreInFlight = Array.from({ length: 40 }, () => postPredict(server.url, image));
       const responses = await Promise.all([...inFlight, ...moreInFlight]);
-      expect((await reloaded).body).toEqual({ status: 'reloaded', previous_version: firstVersion, version: secondVersion, changed: true });
+      expect((await reloaded).body).toEqual({ status: 'reloaded', previous_version: firstVersion, version: secondVersion, changed: true, versions: [secondVersion] });
       for (const r of responses) {
         expect(r.status).toBe(200);
         expect([firstVersion, secondVersion]).toContain(r.body.model_version);

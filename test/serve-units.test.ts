@@ -9,7 +9,7 @@ import { RotatingFileSink } from '../src/serve/prediction-file';
 import { PredictionRecord, readPredictionLog } from '../src/monitor/prediction-record';
 import { formatRecord } from '../src/serve/prediction-log';
 import { BatchingPredictor } from '../src/serve/predictor';
-import { ModelRepository } from '../src/serve/repository';
+import { ModelRepository, ServedModel } from '../src/serve/repository';
 import { createModelFixture, syntheticImages } from './helpers/model-fixture';
 
 describe('BatchingPredictor', () => {
@@ -30,9 +30,10 @@ describe('BatchingPredictor', () => {
 
   it('puts images that arrive together into bounded batches, each answered with its own row', async () => {
     const batches: number[] = [];
-    const predictor = new BatchingPredictor(repository, { maxBatchSize: 4, maxWaitMs: 5 }, (size) => batches.push(size));
-    const alone = await Promise.all(Array.from({ length: 10 }, (_, i) => new BatchingPredictor(repository, { maxBatchSize: 1, maxWaitMs: 0 }).predict(image(i))));
-    const together = await Promise.all(Array.from({ length: 10 }, (_, i) => predictor.predict(image(i))));
+    const predictor = new BatchingPredictor({ maxBatchSize: 4, maxWaitMs: 5 }, (size) => batches.push(size));
+    const model = repository.current;
+    const alone = await Promise.all(Array.from({ length: 10 }, (_, i) => new BatchingPredictor({ maxBatchSize: 1, maxWaitMs: 0 }).predict(image(i), model)));
+    const together = await Promise.all(Array.from({ length: 10 }, (_, i) => predictor.predict(image(i), model)));
     expect(batches).toEqual([4, 4, 2]);
     together.forEach((p, i) => {
       expect(p.classIndex).toBe(alone[i].classIndex);
@@ -43,32 +44,39 @@ describe('BatchingPredictor', () => {
 
   it('waits at most maxWaitMs for company, then runs a partial batch', async () => {
     const batches: number[] = [];
-    const predictor = new BatchingPredictor(repository, { maxBatchSize: 32, maxWaitMs: 1 }, (size) => batches.push(size));
-    await predictor.predict(image(0));
-    await Promise.all([predictor.predict(image(1)), predictor.predict(image(2))]);
+    const predictor = new BatchingPredictor({ maxBatchSize: 32, maxWaitMs: 1 }, (size) => batches.push(size));
+    const model = repository.current;
+    await predictor.predict(image(0), model);
+    await Promise.all([predictor.predict(image(1), model), predictor.predict(image(2), model)]);
     expect(batches).toEqual([1, 2]);
     await predictor.idle();
     expect(predictor.pending).toBe(0);
   });
 
   it('refuses an image that is not 32x32x3 bytes', async () => {
-    const predictor = new BatchingPredictor(repository);
-    await expect(predictor.predict(new Uint8Array(10))).rejects.toThrow(/expected 3072 pixel bytes/);
+    const predictor = new BatchingPredictor();
+    await expect(predictor.predict(new Uint8Array(10), repository.current)).rejects.toThrow(/expected 3072 pixel bytes/);
   });
 
   it('rejects every image of a failing batch and keeps working afterwards', async () => {
-    let fail = true;
-    const flaky = {
-      get current() {
-        const real = repository.current;
-        return fail ? { predict: () => Promise.reject(new Error('engine failure')) } : real;
-      },
-    } as unknown as ModelRepository;
-    const predictor = new BatchingPredictor(flaky, { maxBatchSize: 8, maxWaitMs: 1 });
-    const results = await Promise.allSettled([predictor.predict(image(0)), predictor.predict(image(1))]);
+    const failing = { predict: () => Promise.reject(new Error('engine failure')), acquire: () => () => {} } as unknown as ServedModel;
+    const predictor = new BatchingPredictor({ maxBatchSize: 8, maxWaitMs: 1 });
+    const results = await Promise.allSettled([predictor.predict(image(0), failing), predictor.predict(image(1), failing)]);
     expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
-    fail = false;
-    await expect(predictor.predict(image(0))).resolves.toHaveProperty('classIndex');
+    await expect(predictor.predict(image(0), repository.current)).resolves.toHaveProperty('classIndex');
+  });
+
+  it('batches only images for the same version, in arrival order', async () => {
+    const batches: Array<[number, string]> = [];
+    const predictor = new BatchingPredictor({ maxBatchSize: 8, maxWaitMs: 5 }, (size, model) => batches.push([size, model.version]));
+    const model = repository.current;
+    const other = Object.create(model, { version: { value: 'other' } }) as ServedModel;
+    const answers = await Promise.all([0, 1, 2, 3].map((i) => predictor.predict(image(i), i % 2 === 0 ? model : other)));
+    expect(batches).toEqual([
+      [2, model.version],
+      [2, 'other'],
+    ]);
+    expect(answers.map((a) => a.model.version)).toEqual([model.version, 'other', model.version, 'other']);
   });
 });
 
@@ -94,6 +102,7 @@ describe('ModelRepository reload failures', () => {
       expect({ what, tensors: tf.memory().numTensors }).toEqual({ what, tensors: before });
     }
     expect(repository.current.dir).toBe(good);
+    expect(repository.versions().map((v) => v.model.dir)).toEqual([good]);
     repository.dispose();
     fs.rmSync(modelsDir, { recursive: true, force: true });
   });

@@ -3,6 +3,7 @@ import { Command, Option } from 'commander';
 import { parseServingBackendChoice, SERVING_BACKEND_CHOICES, ServingBackendChoice } from '../model/onnx/serving';
 import { DEFAULT_BATCHING, DEFAULT_HOST, DEFAULT_LIMITS, DEFAULT_LOG_DIR, DEFAULT_MODEL_NAME, DEFAULT_PORT, runServe } from '../serve';
 import { DEFAULT_MONITOR_WINDOW } from '../monitor/window';
+import { canaryOption, DEFAULT_CANARY_KEY_HEADER, parseHeaderName } from '../serve/routing';
 import { integer, positiveNumber } from './option-parsers';
 
 interface ServeCommandOptions {
@@ -22,6 +23,9 @@ interface ServeCommandOptions {
   maxQueue: string;
   monitorWindow: string;
   monitor: boolean;
+  canary?: string;
+  canaryPercent?: string;
+  canaryKeyHeader: string;
 }
 
 const seconds = (option: string) => (value: string) => Math.round(positiveNumber(option)(value) * 1000);
@@ -30,7 +34,10 @@ export function registerServe(program: Command): void {
   program
     .command('serve')
     .description('serve the trained model over HTTP (workshop JSON, multipart, batch, TF Serving REST, /metrics)')
-    .option('--model <path>', 'model version dir, <models-dir>/latest or a models dir', 'saved_models/latest')
+    .option('--model <path>', 'a version dir or <models-dir>/latest (that version), or a models dir (its stable version, else the newest, plus every labelled version; label changes apply live)', 'saved_models/latest')
+    .option('--canary <version:percent>', 'send this share of unpinned traffic (decimals allowed) to a version of the models dir, e.g. v3_2026_12_01:10')
+    .option('--canary-percent <p>', 'send this share of unpinned traffic to the version the "canary" label points at (follows the label)')
+    .option('--canary-key-header <name>', 'request header that keeps a client on one side of the split (without it: the x-request-id)', DEFAULT_CANARY_KEY_HEADER)
     .addOption(new Option('--port <n>', 'port to listen on (0 = any free port)').env('PORT').default(String(DEFAULT_PORT)))
     .addOption(new Option('--host <address>', 'address to bind (0.0.0.0 for every interface)').env('HOST').default(DEFAULT_HOST))
     .option('--workers <n>', 'processes sharing the port (node:cluster)', String(os.availableParallelism()))
@@ -71,6 +78,8 @@ export function registerServe(program: Command): void {
           },
           batching: { maxQueuedImages: integer('--max-queue', 1)(options.maxQueue) },
           monitor: options.monitor && { window: integer('--monitor-window', 1, 1_000_000)(options.monitorWindow) },
+          canary: canaryOption(options.canary, options.canaryPercent),
+          canaryKeyHeader: parseHeaderName('--canary-key-header', options.canaryKeyHeader),
         },
         {
           ready: (info) => {

@@ -13,8 +13,13 @@ import type { WindowOptions } from './window';
 
 export class PrimaryMonitor {
   readonly monitor: LiveMonitor;
+  private readonly provided = new Set<string>();
 
-  constructor(modelPath: string, registry: Registry, options: WindowOptions = {}) {
+  constructor(
+    private readonly modelPath: string,
+    registry: Registry,
+    options: WindowOptions = {},
+  ) {
     this.monitor = new LiveMonitor({ ...options, resolveModel: (version) => metadataOfVersion(modelPath, version) });
     registerMonitorGauges(registry, this.monitor);
     // The served model's reference, ready before the first worker answers.
@@ -22,6 +27,18 @@ export class PrimaryMonitor {
       (metadata) => metadata && this.monitor.provideModel(metadata),
       () => {},
     );
+  }
+
+  /** The versions the workers serve: each window gets its version's reference before its first prediction. */
+  provideVersions(versions: string[]): void {
+    for (const version of versions) {
+      if (this.provided.has(version)) continue;
+      this.provided.add(version);
+      metadataOfVersion(this.modelPath, version).then(
+        (metadata) => metadata && this.monitor.provideModel(metadata),
+        () => this.provided.delete(version),
+      );
+    }
   }
 
   /** Prediction lines as workers send them (newline-terminated JSON); lines without the monitor's fields are skipped. */

@@ -1,6 +1,6 @@
 /**
  * The HTTP layer: the route table. Protocol adapters (src/serve/protocols/: workshop JSON,
- * multipart and batch; TF Serving v1 REST) predict through the one BatchingPredictor; this file
+ * multipart and batch; TF Serving v1 REST) choose a version (version-select.ts) and predict through the one BatchingPredictor; this file
  * adds the operations routes (admin, metrics, openapi.json), the pages (dashboard/: /dashboard,
  * /docs) and the error handler.
  */
@@ -29,7 +29,7 @@ export function createApp(context: ServeContext): express.Express {
   app.set('query parser', 'simple');
 
   app.use(observe(context));
-  if (context.cors) app.use(corsPolicy(context.cors));
+  if (context.cors) app.use(corsPolicy(context.cors, context.canaryKeyHeader));
 
   app.use(workshopRoutes(context));
   app.use(tfServingRoutes(context));

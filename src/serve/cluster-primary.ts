@@ -1,7 +1,8 @@
 /**
  * The node:cluster primary behind `mldeploy serve --workers N`: forks the workers, owns
  * predictions.jsonl (one writer, safe rotation), aggregates /metrics over the workers with
- * prom-client's AggregatorRegistry, forwards reloads, and replaces crashed workers with
+ * prom-client's AggregatorRegistry, keeps the per-version traffic figures and the monitor,
+ * forwards reloads, and replaces crashed workers with
  * exponential backoff. A worker that fails during start-up is not restarted (it would fail
  * again: broken model, bad flags); during the initial start-up that fails the whole server.
  */
@@ -15,6 +16,7 @@ import { predictionLogDroppedCounter } from './metrics';
 import { reportingHealth, RotatingFileSink } from './prediction-file';
 import { PREDICTION_LOG_FILE } from './prediction-log';
 import { DEFAULT_LOG_DIR } from './server';
+import { VersionTraffic } from './traffic';
 
 /** Delay before replacing a crashed worker: doubles per crash, back to the base after a quiet minute. */
 export class RestartBackoff {
@@ -58,6 +60,7 @@ export async function runPrimary(options: ServeOptions, events: ServeEvents): Pr
   const predictionLog = new RotatingFileSink(logDir, options.rotation, health);
   const aggregator = new AggregatorRegistry();
   const monitor = options.monitor === false ? undefined : new PrimaryMonitor(options.modelPath, ownRegistry, { size: options.monitor?.window });
+  const traffic = new VersionTraffic(options.monitor ? options.monitor.window : undefined);
   const ready = new Set<number>();
   const startupErrors = new Map<number, string>();
   const backoff = new RestartBackoff();
@@ -91,6 +94,15 @@ export async function runPrimary(options: ServeOptions, events: ServeEvents): Pr
         break;
       case 'mldeploy:monitoring-request':
         send(worker, { type: 'mldeploy:monitoring-response', id: message.id, report: monitor?.report(message.version) ?? null });
+        break;
+      case 'mldeploy:traffic':
+        for (const sample of message.samples) traffic.record(sample);
+        break;
+      case 'mldeploy:traffic-request':
+        void traffic.figures(message.versions).then((figures) => send(worker, { type: 'mldeploy:traffic-response', id: message.id, figures }));
+        break;
+      case 'mldeploy:serving':
+        monitor?.provideVersions(message.versions);
         break;
       case 'mldeploy:metrics-request':
         Promise.all([aggregator.clusterMetrics(), ownRegistry.metrics()]).then(

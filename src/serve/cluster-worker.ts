@@ -1,9 +1,14 @@
-/** A cluster worker: one server whose prediction log, metrics and admin reloads go through the primary. */
+/**
+ * A cluster worker: one server whose prediction log, metrics, traffic figures and admin reloads go
+ * through the primary. It follows the models dir for label changes itself (label-watch.ts).
+ */
 import { AggregatorRegistry } from 'prom-client';
 import { WorkerMonitoring } from '../monitor/cluster';
 import { PrimaryMessage, refusedReloadNotice, reloadNotice, send, sendAndWait, ServeOptions, waitForStopSignal } from './lifecycle';
+import { followIfModelsDir } from './label-watch';
 import { BufferedSink, PredictionSink } from './prediction-log';
 import { RunningServer, startServer } from './server';
+import { ForwardedTraffic } from './traffic';
 
 export async function runWorker(options: ServeOptions): Promise<void> {
   // SIGHUP reaches workers too when sent to the whole process group, also during start-up;
@@ -17,16 +22,24 @@ export async function runWorker(options: ServeOptions): Promise<void> {
     close: () => lastSend,
   };
   const monitoring = options.monitor === false ? undefined : new WorkerMonitoring((id, version) => send(process, { type: 'mldeploy:monitoring-request', id, version }));
+  const traffic = new ForwardedTraffic(
+    (samples) => send(process, { type: 'mldeploy:traffic', samples }),
+    (id, versions) => send(process, { type: 'mldeploy:traffic-request', id, versions }),
+  );
+  const notice = (message: string) => send(process, { type: 'mldeploy:notice', message });
   let server: RunningServer;
   try {
     server = await startServer({
       ...options,
       workers: 1,
+      notice,
       cluster: {
         predictionSink: new BufferedSink(toPrimary, 20),
         metricsText: requestClusterMetrics,
         afterAdminReload: () => send(process, { type: 'mldeploy:reload-others' }),
         monitoring,
+        traffic,
+        serving: (versions) => send(process, { type: 'mldeploy:serving', versions }),
       },
     });
   } catch (err) {
@@ -43,17 +56,21 @@ export async function runWorker(options: ServeOptions): Promise<void> {
   process.on('message', (message: PrimaryMessage) => {
     if (message?.type === 'mldeploy:metrics-response') settleMetricsRequest(message);
     if (message?.type === 'mldeploy:monitoring-response') monitoring?.settle(message.id, message.report);
+    if (message?.type === 'mldeploy:traffic-response') traffic.settle(message.id, message.figures);
     if (message?.type === 'mldeploy:shutdown') stopRequested();
     if (message?.type === 'mldeploy:reload') {
       server.reload().then(
-        (result) => send(process, { type: 'mldeploy:notice', message: reloadNotice(result) }),
-        (err: Error) => send(process, { type: 'mldeploy:notice', message: refusedReloadNotice(err) }),
+        (result) => notice(reloadNotice(result)),
+        (err: Error) => notice(refusedReloadNotice(err)),
       );
     }
   });
   await sendAndWait({ type: 'mldeploy:ready', url: server.url, version: server.version, engine: server.engine.backend });
+  const stopFollowing = followIfModelsDir(options.modelPath, server.reload, notice);
   await Promise.race([waitForStopSignal(), shutdownMessage]);
+  stopFollowing();
   await server.close();
+  traffic.flush();
   process.exit(0);
 }
 

@@ -1,4 +1,4 @@
-/** What every route of the HTTP layer works with: the one predictor and the server's services. */
+/** What every route of the HTTP layer works with: the served versions, the one predictor and the server's services. */
 import type { Logger } from 'pino';
 import type { MonitoringAccess } from '../monitor/access';
 import type { ServingEngineInfo } from '../model/onnx/serving';
@@ -6,10 +6,16 @@ import { PredictionSink } from './prediction-log';
 import { BatchingPredictor } from './predictor';
 import { ModelRepository, ReloadResult } from './repository';
 import { ServeMetrics } from './metrics';
+import { TrafficAccess } from './traffic';
 
 export interface ServeContext {
+  /** The served versions (stable, labelled, canary) and who answers a request. */
   repository: ModelRepository;
   predictor: BatchingPredictor;
+  /** Per-version request figures (in cluster mode kept by the primary). */
+  traffic: TrafficAccess;
+  /** Header whose value keeps a client on one side of the canary split (else the request id). */
+  canaryKeyHeader: string;
   metrics: ServeMetrics;
   predictionLog: PredictionSink;
   logger: Logger;
@@ -19,7 +25,7 @@ export interface ServeContext {
   apiKey?: string;
   /** Comma-separated allowed origins, or `*`. */
   cors?: string;
-  /** Reloads the model (in cluster mode: this worker, then the others). */
+  /** Refreshes the served versions (in cluster mode: this worker, then the others). */
   reload: () => Promise<ReloadResult>;
   /** Prometheus text; in cluster mode aggregated over every worker. */
   metricsText: () => Promise<string>;

@@ -2,9 +2,10 @@
 import type { Worker } from 'node:cluster';
 import type { MonitoringReport } from '../monitor/live';
 import { ReloadResult } from './repository';
-import { StartServerOptions } from './server';
+import type { StartServerOptions } from './server';
+import type { TrafficFigures, TrafficSample } from './traffic';
 
-export interface ServeOptions extends Omit<StartServerOptions, 'workers' | 'cluster'> {
+export interface ServeOptions extends Omit<StartServerOptions, 'workers' | 'cluster' | 'notice'> {
   workers: number;
 }
 
@@ -30,13 +31,17 @@ export type WorkerMessage =
   | { type: 'mldeploy:metrics-request'; id: number }
   | { type: 'mldeploy:reload-others' }
   | { type: 'mldeploy:notice'; message: string }
-  | { type: 'mldeploy:monitoring-request'; id: number; version: string };
+  | { type: 'mldeploy:monitoring-request'; id: number; version: string }
+  | { type: 'mldeploy:traffic'; samples: TrafficSample[] }
+  | { type: 'mldeploy:traffic-request'; id: number; versions: string[] }
+  | { type: 'mldeploy:serving'; versions: string[] };
 
 export type PrimaryMessage =
   | { type: 'mldeploy:metrics-response'; id: number; text?: string; error?: string }
   | { type: 'mldeploy:reload' }
   | { type: 'mldeploy:shutdown' }
-  | { type: 'mldeploy:monitoring-response'; id: number; report: MonitoringReport | null };
+  | { type: 'mldeploy:monitoring-response'; id: number; report: MonitoringReport | null }
+  | { type: 'mldeploy:traffic-response'; id: number; figures: Record<string, TrafficFigures> };
 
 const STOP_SIGNALS: NodeJS.Signals[] = ['SIGTERM', 'SIGINT'];
 
@@ -51,7 +56,10 @@ export function waitForStopSignal(): Promise<NodeJS.Signals> {
 }
 
 export function reloadNotice(result: ReloadResult): string {
-  return result.changed ? `reloaded: now serving ${result.version} (was ${result.previous_version})` : `reloaded: still ${result.version} (no newer model)`;
+  const others = result.versions.length > 1 ? ` (versions served: ${result.versions.join(', ')})` : '';
+  if (!result.changed) return `reloaded: still ${result.version} (no newer model)${others}`;
+  if (result.version === result.previous_version) return `reloaded: still ${result.version}; versions served now: ${result.versions.join(', ')}`;
+  return `reloaded: now serving ${result.version} (was ${result.previous_version})${others}`;
 }
 
 export function refusedReloadNotice(err: Error): string {

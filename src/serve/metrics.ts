@@ -1,21 +1,24 @@
 /**
  * Prometheus metrics (prom-client). Each server has its own registry so several can live in one
  * process (tests, drift --model); in cluster mode the primary aggregates the workers' registries.
+ * Every model metric carries the `version` that answered (HTTP series only when a request was
+ * routed to a version: /metrics, /ping and the like have none).
  */
 import * as tf from '@tensorflow/tfjs';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { ServedVersion } from './repository';
 
 export const METRIC_PREFIX = 'mldeploy_';
 
 export class ServeMetrics {
   readonly registry = new Registry();
-  readonly requests: Counter<'method' | 'route' | 'status'>;
-  readonly requestDuration: Histogram<'route'>;
+  readonly requests: Counter<'method' | 'route' | 'status' | 'version'>;
+  readonly requestDuration: Histogram<'route' | 'version'>;
   readonly inFlight: Gauge;
-  readonly predictions: Counter<'class'>;
-  readonly confidence: Histogram;
-  readonly batchSize: Histogram;
-  readonly modelInfo: Gauge<'version' | 'model_type' | 'engine'>;
+  readonly predictions: Counter<'class' | 'version'>;
+  readonly confidence: Histogram<'version'>;
+  readonly batchSize: Histogram<'version'>;
+  readonly modelInfo: Gauge<'version' | 'model_type' | 'engine' | 'role'>;
   readonly reloads: Counter<'result'>;
   readonly tensors: Gauge;
 
@@ -23,14 +26,14 @@ export class ServeMetrics {
     const registers = [this.registry];
     this.requests = new Counter({
       name: `${METRIC_PREFIX}http_requests_total`,
-      help: 'HTTP requests by method, route and status code',
-      labelNames: ['method', 'route', 'status'],
+      help: 'HTTP requests by method, route, status code and the model version that answered',
+      labelNames: ['method', 'route', 'status', 'version'],
       registers,
     });
     this.requestDuration = new Histogram({
       name: `${METRIC_PREFIX}http_request_duration_seconds`,
-      help: 'HTTP request latency by route',
-      labelNames: ['route'],
+      help: 'HTTP request latency by route and the model version that answered',
+      labelNames: ['route', 'version'],
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers,
     });
@@ -41,26 +44,28 @@ export class ServeMetrics {
     });
     this.predictions = new Counter({
       name: `${METRIC_PREFIX}predictions_total`,
-      help: 'Predictions by predicted class',
-      labelNames: ['class'],
+      help: 'Predictions by predicted class and model version',
+      labelNames: ['class', 'version'],
       registers,
     });
     this.confidence = new Histogram({
       name: `${METRIC_PREFIX}prediction_confidence`,
-      help: 'Confidence (top probability) of each prediction',
+      help: 'Confidence (top probability) of each prediction, by model version',
+      labelNames: ['version'],
       buckets: [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1],
       registers,
     });
     this.batchSize = new Histogram({
       name: `${METRIC_PREFIX}batch_size`,
-      help: 'Images per model call (micro-batching)',
+      help: 'Images per model call (micro-batching), by model version',
+      labelNames: ['version'],
       buckets: [1, 2, 4, 8, 16, 32, 64],
       registers,
     });
     this.modelInfo = new Gauge({
       name: `${METRIC_PREFIX}model_info`,
-      help: 'The served model version (value 1 for the current version)',
-      labelNames: ['version', 'model_type', 'engine'],
+      help: 'The served model versions (value 1 for each) and their role: stable, canary, shadow or other',
+      labelNames: ['version', 'model_type', 'engine', 'role'],
       // Every worker serves the same version: aggregate by max, not sum.
       aggregator: 'max',
       registers,
@@ -82,9 +87,9 @@ export class ServeMetrics {
     if (options.processMetrics !== false) collectDefaultMetrics({ register: this.registry });
   }
 
-  setModel(version: string, modelType: string, engine: string): void {
+  setModels(versions: ServedVersion[]): void {
     this.modelInfo.reset();
-    this.modelInfo.set({ version, model_type: modelType, engine }, 1);
+    for (const { model, role } of versions) this.modelInfo.set({ version: model.version, model_type: model.metadata.model_type, engine: model.engine, role }, 1);
   }
 }
 

@@ -12,11 +12,14 @@ import { ServeContext } from './context';
 import { HttpError } from './http-errors';
 import { MAX_FILE_BYTES, MAX_JSON_BYTES } from './inputs';
 import { BatchingPredictor, OverloadedError } from './predictor';
+import { REQUEST_ID_HEADER, VERSION_HEADER } from './routing';
 
 /** Per-request state kept on res.locals. */
 export interface Timed {
   startedAt: number;
   route: string;
+  /** The version chosen for this request, once a route has chosen one. */
+  model?: { version: string };
 }
 
 export function timing(res: Response): Timed {
@@ -42,9 +45,12 @@ export function observe(context: ServeContext): RequestHandler {
     res.on('finish', () => {
       const seconds = (performance.now() - locals.startedAt) / 1000;
       metrics.inFlight.dec();
-      metrics.requests.inc({ method: req.method, route: locals.route, status: res.statusCode });
-      metrics.requestDuration.observe({ route: locals.route }, seconds);
-      logger.info({ method: req.method, url: req.originalUrl, route: locals.route, status: res.statusCode, ms: Math.round(seconds * 1e5) / 100 });
+      // The version that answered, for routes that chose one (version-select.ts).
+      const version = locals.model?.version;
+      const byVersion = version === undefined ? {} : { version };
+      metrics.requests.inc({ method: req.method, route: locals.route, status: res.statusCode, ...byVersion });
+      metrics.requestDuration.observe({ route: locals.route, ...byVersion }, seconds);
+      logger.info({ method: req.method, url: req.originalUrl, route: locals.route, status: res.statusCode, ms: Math.round(seconds * 1e5) / 100, ...byVersion });
     });
     res.on('close', () => {
       // Client went away before the response finished: still balance the gauge.
@@ -59,12 +65,13 @@ function listedOrigins(origins: string): string[] {
 }
 
 /** `--cors a,b` or `--cors '*'`: answers preflights (204) and sets Access-Control-* for allowed origins. */
-export function corsPolicy(origins: string): RequestHandler {
+export function corsPolicy(origins: string, keyHeader: string): RequestHandler {
   const allowed = listedOrigins(origins);
   return cors({
     origin: allowed.includes('*') ? '*' : allowed,
     methods: ['GET', 'POST', 'OPTIONS'],
-    allowedHeaders: ['Content-Type', 'Authorization', 'x-api-key'],
+    allowedHeaders: ['Content-Type', 'Authorization', 'x-api-key', VERSION_HEADER, REQUEST_ID_HEADER, keyHeader],
+    exposedHeaders: [VERSION_HEADER, REQUEST_ID_HEADER],
     optionsSuccessStatus: 204,
   });
 }

@@ -1,13 +1,14 @@
 /**
  * Micro-batching predictor: images that arrive within `maxWaitMs` of each other (or while a batch
- * is running) go into one forward pass of at most `maxBatchSize` images. Every protocol adapter
- * (workshop JSON, multipart, batch, TF Serving) predicts through this one object. The queue is
- * bounded: a request whose images do not fit is refused with OverloadedError (HTTP 503), so a
- * burst sheds load instead of growing memory and latency without limit.
+ * is running) go into one forward pass of at most `maxBatchSize` images of the same model version.
+ * Every protocol adapter (workshop JSON, multipart, batch, TF Serving) predicts through this one
+ * object, whichever version it routed to. The queue is bounded for the whole server: a request
+ * whose images do not fit is refused with OverloadedError (HTTP 503), so a burst sheds load
+ * instead of growing memory and latency without limit.
  */
 import { DataError } from '../errors';
 import { PIXELS_PER_IMAGE } from '../preprocess';
-import { ModelRepository, ServedModel } from './repository';
+import { ServedModel } from './served-model';
 
 export interface BatchingOptions {
   /** Largest number of images in one model call. */
@@ -42,6 +43,9 @@ export interface ImagePrediction {
 
 interface QueuedImage {
   pixels: Uint8Array;
+  model: ServedModel;
+  /** Lets go of the model (held from queueing to answering, so a refresh cannot dispose it). */
+  release: () => void;
   resolve: (prediction: ImagePrediction) => void;
   reject: (err: unknown) => void;
 }
@@ -53,26 +57,25 @@ export class BatchingPredictor {
   private idleWaiters: Array<() => void> = [];
 
   constructor(
-    private readonly repository: ModelRepository,
     private readonly options: BatchingOptions = DEFAULT_BATCHING,
-    /** Called once per model call with its size (metrics). */
-    private readonly onBatch: (size: number) => void = () => {},
+    /** Called once per model call with its size and version (metrics). */
+    private readonly onBatch: (size: number, model: ServedModel) => void = () => {},
   ) {}
 
-  /** Predicts one uint8 32x32 RGB image (3072 bytes, HWC). */
-  async predict(pixels: Uint8Array): Promise<ImagePrediction> {
-    return (await this.predictAll([pixels]))[0];
+  /** Predicts one uint8 32x32 RGB image (3072 bytes, HWC) with `model`. */
+  async predict(pixels: Uint8Array, model: ServedModel): Promise<ImagePrediction> {
+    return (await this.predictAll([pixels], model))[0];
   }
 
-  /** Predicts several images of one request: all are queued, or none (OverloadedError). */
-  predictAll(images: Uint8Array[]): Promise<ImagePrediction[]> {
+  /** Predicts several images of one request with `model`: all are queued, or none (OverloadedError). */
+  predictAll(images: Uint8Array[], model: ServedModel): Promise<ImagePrediction[]> {
     const wrong = images.find((pixels) => pixels.length !== PIXELS_PER_IMAGE);
     if (wrong) return Promise.reject(new DataError(`expected ${PIXELS_PER_IMAGE} pixel bytes (32x32 RGB), got ${wrong.length}`));
     if (this.queue.length > 0 && this.queue.length + images.length > this.queueLimit) return Promise.reject(new OverloadedError(this.queueLimit));
     const predictions = images.map(
       (pixels) =>
         new Promise<ImagePrediction>((resolve, reject) => {
-          this.queue.push({ pixels, resolve, reject });
+          this.queue.push({ pixels, model, release: model.acquire(), resolve, reject });
         }),
     );
     this.schedule();
@@ -119,13 +122,13 @@ export class BatchingPredictor {
   private async runBatch(): Promise<void> {
     if (this.running || this.queue.length === 0) return;
     this.running = true;
-    const batch = this.queue.splice(0, this.options.maxBatchSize);
+    const batch = this.takeBatch();
+    const model = batch[0].model;
     try {
-      const model = this.repository.current;
       const count = batch.length;
       const pixels = count === 1 ? batch[0].pixels : new Uint8Array(count * PIXELS_PER_IMAGE);
       if (count > 1) batch.forEach((item, i) => pixels.set(item.pixels, i * PIXELS_PER_IMAGE));
-      this.onBatch(count);
+      this.onBatch(count, model);
       const output = await model.predict(pixels, count);
       const numClasses = output.length / count;
       batch.forEach((item, i) => {
@@ -137,6 +140,7 @@ export class BatchingPredictor {
     } catch (err) {
       for (const item of batch) item.reject(err);
     } finally {
+      for (const item of batch) item.release();
       this.running = false;
       if (this.queue.length > 0) {
         // Whatever arrived while the model ran is already late: run it now rather than wait again.
@@ -146,5 +150,15 @@ export class BatchingPredictor {
         for (const resolve of this.idleWaiters.splice(0)) resolve();
       }
     }
+  }
+
+  /** The oldest queued image and up to maxBatchSize - 1 more for the same version, in arrival order. */
+  private takeBatch(): QueuedImage[] {
+    const model = this.queue[0].model;
+    const batch: QueuedImage[] = [];
+    const rest: QueuedImage[] = [];
+    for (const item of this.queue) (item.model === model && batch.length < this.options.maxBatchSize ? batch : rest).push(item);
+    this.queue = rest;
+    return batch;
   }
 }

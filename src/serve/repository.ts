@@ -1,180 +1,168 @@
 /**
- * The model repository (KServe/TorchServe pattern): holds the served model version and swaps
- * it atomically on reload. A version being used by an in-flight batch is disposed only after
- * that batch finishes, so a reload never drops or corrupts a request.
+ * The model repository (KServe/TorchServe pattern): the set of versions this server serves, and
+ * who answers a request. A refresh re-reads what to serve (fleet-plan.ts), loads and warms every
+ * new version before any request can reach it, swaps the set in one step and retires the versions
+ * that left it once their in-flight batches end, so a label change never fails a request.
  */
-import * as tf from '@tensorflow/tfjs';
 import { ModelError } from '../errors';
-import { loadModelVersion } from '../model/artifacts';
-import { currentEngine } from '../model/engine';
-import { ModelMetadata } from '../model/metadata';
-import type { OnnxClassifier } from '../model/onnx/runtime';
-import { openServingOnnx, ServingBackendChoice } from '../model/onnx/serving';
-import { INPUT_SHAPE, PIXELS_PER_IMAGE, toInputTensor } from '../preprocess';
+import { ServingBackendChoice } from '../model/onnx/serving';
+import { FleetOptions, planFleet, VersionRole } from './fleet-plan';
+import { routesToCanary, selects } from './routing';
+import { loadServedModel, ServedModel } from './served-model';
 
-export class ServedModel {
-  private users = 0;
-  private retired = false;
+export { ServedModel } from './served-model';
 
-  constructor(
-    readonly model: tf.LayersModel,
-    readonly metadata: ModelMetadata,
-    readonly dir: string,
-    /** Set when ONNX Runtime serves this version (its model.onnx) instead of tfjs. */
-    private readonly onnx?: OnnxClassifier,
-  ) {}
-
-  /** What runs the forward pass: onnx, or the tfjs engine (node, wasm, cpu). */
-  get engine(): string {
-    return this.onnx ? 'onnx' : (currentEngine()?.backend ?? tf.getBackend());
-  }
-
-  get version(): string {
-    return this.metadata.version;
-  }
-
-  get classNames(): string[] {
-    return this.metadata.class_names;
-  }
-
-  /** Softmax probabilities for `count` packed uint8 32x32 RGB images, row-major [count, numClasses]. */
-  async predict(pixels: Uint8Array, count: number): Promise<Float32Array> {
-    this.users += 1;
-    try {
-      if (this.onnx) return await this.onnx.predict(pixels, count);
-      // apply() skips predict()'s per-call input slicing; inference mode keeps dropout off.
-      const output = tf.tidy(() => this.model.apply(toInputTensor(pixels, count), { training: false }) as tf.Tensor);
-      try {
-        return (await output.data()) as Float32Array;
-      } finally {
-        output.dispose();
-      }
-    } finally {
-      this.users -= 1;
-      if (this.retired && this.users === 0) this.release();
-    }
-  }
-
-  /** Called when a newer version replaced this one: dispose now, or when the last batch using it ends. */
-  retire(): void {
-    this.retired = true;
-    if (this.users === 0) this.release();
-  }
-
-  private release(): void {
-    this.model.dispose();
-    void this.onnx?.dispose();
-  }
+export interface ServedVersion {
+  model: ServedModel;
+  /** Registry labels pointing at it (`latest` included when it is the newest version). */
+  labels: string[];
+  role: VersionRole;
+  /** Its share of unpinned traffic, in percent. */
+  trafficPercent: number;
 }
 
 export interface ReloadResult {
   previous_version: string;
   version: string;
+  /** True when the primary version or the set of served versions changed. */
   changed: boolean;
+  /** Every version served after the refresh, the primary first. */
+  versions: string[];
+}
+
+interface FleetState {
+  primary: ServedModel;
+  members: Map<string, ServedVersion>;
+  canary: { model: ServedModel; percent: number } | null;
 }
 
 export class ModelRepository {
-  private served: ServedModel | undefined;
-  private pendingReload: Promise<ReloadResult> | undefined;
+  private state: FleetState | undefined;
+  private running: Promise<ReloadResult> | undefined;
+  private queued: Promise<ReloadResult> | undefined;
 
   constructor(
     readonly modelPath: string,
     private readonly backend: ServingBackendChoice = 'auto',
+    private readonly options: FleetOptions = {},
+    /** Labels naming missing versions, versions that failed to load while others serve. */
+    private readonly warn: (message: string) => void = () => {},
   ) {}
 
-  /** Loads and validates the model `modelPath` points at; throws ModelError (one line) on failure. */
+  /** Loads and warms every version to serve; throws ModelError (one line) when the primary cannot be served. */
   async load(): Promise<ServedModel> {
-    const candidate = await loadExclusively(this.modelPath, this.backend);
-    this.served?.retire();
-    this.served = candidate;
-    return candidate;
+    await this.reload();
+    return this.current;
   }
 
+  /** The version unpinned traffic goes to (outside the canary's share): `stable`, else the newest. */
   get current(): ServedModel {
-    if (!this.served) throw new ModelError('no model loaded');
-    return this.served;
+    if (!this.state) throw new ModelError('no model loaded');
+    return this.state.primary;
   }
 
   get loaded(): boolean {
-    return this.served !== undefined;
+    return this.state !== undefined;
+  }
+
+  /** Every served version, the primary first. */
+  versions(): ServedVersion[] {
+    if (!this.state) return [];
+    const { primary, members } = this.state;
+    return [...members.values()].sort((a, b) => Number(b.model === primary) - Number(a.model === primary));
+  }
+
+  /** The served version a selector names (version name, TF Serving number or label), if any. */
+  find(selector: string): ServedVersion | undefined {
+    return this.versions().find((v) => selects(selector, v.model.version, v.labels));
+  }
+
+  /** The version for an unpinned request whose routing key is `key` (canary share by hash). */
+  route(key: string): ServedModel {
+    const { primary, canary } = this.stateOrThrow();
+    return canary && routesToCanary(key, canary.percent) ? canary.model : primary;
   }
 
   /**
-   * Loads whatever `modelPath` points at now (e.g. `latest` after a new train run) and swaps it in.
-   * A model that fails to load or validate is refused with a ModelError; the old one keeps serving.
-   * Concurrent reload requests share one load.
+   * Re-reads what to serve (labels.json, `latest`, flags) and swaps it in. A version that fails to
+   * load or validate is not served (the old primary stays when it is the new primary that failed)
+   * and the refresh then throws a ModelError naming it. A refresh asked for while one runs runs
+   * once more after it, so the last change on disk is always the one served.
    */
   reload(): Promise<ReloadResult> {
-    if (!this.pendingReload) {
-      this.pendingReload = this.swap().finally(() => {
-        this.pendingReload = undefined;
+    if (!this.running) {
+      this.running = this.refresh().finally(() => {
+        this.running = undefined;
       });
+      return this.running;
     }
-    return this.pendingReload;
-  }
-
-  private async swap(): Promise<ReloadResult> {
-    const previous = this.current;
-    const candidate = await loadExclusively(this.modelPath, this.backend);
-    this.served = candidate;
-    previous.retire();
-    return { previous_version: previous.version, version: candidate.version, changed: candidate.dir !== previous.dir };
+    this.queued ??= this.running
+      .catch(() => undefined)
+      .then(() => {
+        this.queued = undefined;
+        return this.reload();
+      });
+    return this.queued;
   }
 
   dispose(): void {
-    this.served?.retire();
-    this.served = undefined;
+    for (const { model } of this.state?.members.values() ?? []) model.retire();
+    this.state = undefined;
   }
-}
 
-/** Loads in this process run one at a time, so the variables a failed load leaves behind are its own. */
-let loadQueue: Promise<unknown> = Promise.resolve();
-
-function loadExclusively(modelPath: string, backend: ServingBackendChoice): Promise<ServedModel> {
-  const run = loadQueue.then(() => loadWithoutLeaks(modelPath, backend));
-  loadQueue = run.catch(() => {});
-  return run;
-}
-
-/**
- * tfjs builds the model (initialising its weight variables) before it reads the weights, and a
- * load that fails after that (e.g. a short weights.bin) never hands the model back to dispose:
- * dispose the variables this load registered instead, so failed reloads leak no tensors.
- */
-async function loadWithoutLeaks(modelPath: string, backend: ServingBackendChoice): Promise<ServedModel> {
-  const before = new Set(Object.keys(tf.engine().registeredVariables));
-  try {
-    return await loadAndValidate(modelPath, backend);
-  } catch (err) {
-    for (const [name, variable] of Object.entries(tf.engine().registeredVariables)) if (!before.has(name)) variable.dispose();
-    throw err;
+  private stateOrThrow(): FleetState {
+    if (!this.state) throw new ModelError('no model loaded');
+    return this.state;
   }
-}
 
-/** A model is served only if one forward pass gives finite probabilities for every class. */
-async function loadAndValidate(modelPath: string, backend: ServingBackendChoice): Promise<ServedModel> {
-  const { model, metadata, dir } = await loadModelVersion(modelPath);
-  let onnx: OnnxClassifier | undefined;
-  try {
-    onnx = await openServingOnnx(dir, metadata.num_classes, backend);
-  } catch (err) {
-    model.dispose();
-    throw err;
-  }
-  const served = new ServedModel(model, metadata, dir, onnx);
-  try {
-    const outputShape = model.outputs[0].shape;
-    if (outputShape.length !== 2 || outputShape[1] !== metadata.num_classes) {
-      throw new ModelError(`model output shape [${outputShape.slice(1)}] does not match num_classes ${metadata.num_classes}`);
+  private async refresh(): Promise<ReloadResult> {
+    const plan = await planFleet(this.modelPath, this.options, this.warn);
+    const previous = this.state;
+    const failures: string[] = [];
+    const members = new Map<string, ServedVersion>();
+    for (const planned of plan.versions) {
+      let model = previous?.members.get(planned.dir)?.model;
+      if (!model) {
+        try {
+          model = await loadServedModel(planned.dir, this.backend);
+        } catch (err) {
+          failures.push((err as Error).message);
+          continue;
+        }
+      }
+      members.set(planned.dir, { model, labels: planned.labels, role: planned.role, trafficPercent: 0 });
     }
-    if (metadata.input_shape.join(',') !== INPUT_SHAPE.join(',')) {
-      throw new ModelError(`model input shape [${metadata.input_shape}] is not the served [${INPUT_SHAPE}]`);
+    let primary = members.get(plan.primary);
+    if (!primary) {
+      const kept = previous && previous.members.get(previous.primary.dir);
+      if (!kept) {
+        for (const { model } of members.values()) model.retire();
+        throw new ModelError(failures.join('; '));
+      }
+      primary = { ...kept, role: 'stable' };
+      members.set(kept.model.dir, primary);
     }
-    const probabilities = await served.predict(new Uint8Array(PIXELS_PER_IMAGE), 1);
-    if (!probabilities.every(Number.isFinite)) throw new ModelError(`model in ${dir} produces non-finite outputs`);
-  } catch (err) {
-    served.retire();
-    throw err instanceof ModelError ? err : new ModelError(`model in ${dir} cannot run: ${(err as Error).message.split('\n')[0]}`);
+    const canaryMember = plan.canary ? members.get(plan.canary.dir) : undefined;
+    const canary = canaryMember && plan.canary ? { model: canaryMember.model, percent: plan.canary.percent } : null;
+    primary.trafficPercent = 100 - (canary?.percent ?? 0);
+    if (canaryMember && canary) canaryMember.trafficPercent = canary.percent;
+
+    this.state = { primary: primary.model, members, canary };
+    for (const [dir, old] of previous?.members ?? []) if (!members.has(dir)) old.model.retire();
+    const result: ReloadResult = {
+      previous_version: previous?.primary.version ?? primary.model.version,
+      version: primary.model.version,
+      changed: previous !== undefined && (previous.primary !== primary.model || !sameKeys(previous.members, members)),
+      versions: this.versions().map((v) => v.model.version),
+    };
+    if (failures.length > 0) {
+      if (!previous) this.warn(`not serving: ${failures.join('; ')}`);
+      else throw new ModelError(failures.join('; '));
+    }
+    return result;
   }
-  return served;
+}
+
+function sameKeys(a: Map<string, unknown>, b: Map<string, unknown>): boolean {
+  return a.size === b.size && [...a.keys()].every((key) => b.has(key));
 }

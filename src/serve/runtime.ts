@@ -1,11 +1,14 @@
 /**
  * runServe: the process-level lifecycle behind `mldeploy serve` — one server, or a node:cluster
  * primary with N workers sharing the port (cluster-primary.ts, cluster-worker.ts); SIGHUP
- * reloads (also when it arrives during start-up), SIGTERM/SIGINT stop gracefully.
+ * reloads (also when it arrives during start-up), a models dir is followed for label changes,
+ * SIGTERM/SIGINT stop gracefully.
  */
 import cluster from 'node:cluster';
 import { runPrimary } from './cluster-primary';
 import { runWorker } from './cluster-worker';
+import { checkFleetOptions } from './fleet-plan';
+import { followIfModelsDir } from './label-watch';
 import { refusedReloadNotice, reloadNotice, ServeEvents, ServeOptions, waitForStopSignal } from './lifecycle';
 import { DEFAULT_LOG_DIR, resolveLimits, RunningServer, startServer } from './server';
 
@@ -14,6 +17,7 @@ export type { ServeOptions, ServeEvents, ReadyInfo } from './lifecycle';
 /** Runs until stopped by a signal; rejects (one-line error) if the server cannot start. */
 export async function runServe(options: ServeOptions, events: ServeEvents): Promise<void> {
   resolveLimits(options.limits);
+  checkFleetOptions(options.modelPath, { canary: options.canary, pinned: options.pinned });
   if (cluster.isWorker) return runWorker(options);
   if (options.workers > 1) return runPrimary(options, events);
   return runSingle(options, events);
@@ -36,7 +40,7 @@ async function runSingle(options: ServeOptions, events: ServeEvents): Promise<vo
   };
   process.on('SIGHUP', onHangup);
   try {
-    server = await startServer({ ...options, workers: 1 });
+    server = await startServer({ ...options, workers: 1, notice: events.notice });
   } catch (err) {
     process.off('SIGHUP', onHangup);
     throw err;
@@ -50,8 +54,11 @@ async function runSingle(options: ServeOptions, events: ServeEvents): Promise<vo
     startupMs: Date.now() - started,
   });
   if (reloadAfterStartup) onHangup();
+  const stopFollowing = followIfModelsDir(options.modelPath, server.reload, events.notice);
   await waitForStopSignal();
   events.notice('stopping: finishing in-flight requests');
+  stopFollowing();
   await server.close();
   process.off('SIGHUP', onHangup);
 }
+

@@ -1,6 +1,7 @@
 /**
- * startServer: one in-process inference server (engine -> model repository -> predictor -> app ->
- * HTTP listener). The CLI's cluster mode runs one of these per worker; drift --model runs one in-process.
+ * startServer: one in-process inference server (engine -> model repository (the served versions)
+ * -> predictor -> app -> HTTP listener). The CLI's cluster mode runs one of these per worker;
+ * drift --model runs one in-process.
  */
 import * as http from 'node:http';
 import { AddressInfo } from 'node:net';
@@ -11,6 +12,7 @@ import { MldeployError, UsageError } from '../errors';
 import { initEngine } from '../model/engine';
 import { servingEngineInfo, ServingBackendChoice, ServingEngineInfo, tfjsEngineFor } from '../model/onnx/serving';
 import { inProcessMonitor, localMonitoring, type MonitoringAccess } from '../monitor/access';
+import type { LiveMonitor } from '../monitor/live';
 import { requireInteger } from '../util/validation';
 import { createApp } from './app';
 import { ServeContext } from './context';
@@ -18,7 +20,10 @@ import { predictionLogDroppedCounter, ServeMetrics } from './metrics';
 import { reportingHealth, RotatingFileSink } from './prediction-file';
 import { BufferedSink, PREDICTION_LOG_FILE, PredictionSink, RotationOptions } from './prediction-log';
 import { BatchingOptions, BatchingPredictor, DEFAULT_BATCHING } from './predictor';
+import { FleetOptions } from './fleet-plan';
 import { ModelRepository, ReloadResult } from './repository';
+import { CanarySpec, DEFAULT_CANARY_KEY_HEADER } from './routing';
+import { TrafficAccess, VersionTraffic } from './traffic';
 
 export const DEFAULT_PORT = 8000;
 export const DEFAULT_HOST = '127.0.0.1';
@@ -52,8 +57,16 @@ export interface ServerLimits {
 export const DEFAULT_LIMITS: ServerLimits = { headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 65_000, maxConnections: 1024 };
 
 export interface StartServerOptions {
-  /** A version dir, `<models-dir>/latest`, or a models dir. */
+  /** A version dir or `<models-dir>/latest` (that one version), or a models dir (stable + labelled versions). */
   modelPath: string;
+  /** A share of unpinned traffic for a version (its name, or null for the `canary` label). */
+  canary?: CanarySpec;
+  /** Request header that keeps a client on one side of the canary split (default x-client-id). */
+  canaryKeyHeader?: string;
+  /** Versions served whatever the labels say, with their role (e.g. a shadow). */
+  pinned?: FleetOptions['pinned'];
+  /** Warnings about the served set (a label naming a missing version, a version that would not load). */
+  notice?: (message: string) => void;
   /** 0 picks a free port. */
   port?: number;
   host?: string;
@@ -83,6 +96,10 @@ export interface ClusterHooks {
   afterAdminReload: () => void;
   /** The primary's monitor (it sees every worker's predictions); absent when monitoring is off. */
   monitoring?: MonitoringAccess;
+  /** The primary's per-version request figures. */
+  traffic: TrafficAccess;
+  /** Called with the served versions after every load and refresh (the primary's monitor reads their references). */
+  serving: (versions: string[]) => void;
 }
 
 export interface RunningServer {
@@ -94,7 +111,9 @@ export interface RunningServer {
   app: Express;
   logger: Logger;
   metrics: ServeMetrics;
-  /** Reloads the model --model points at; a broken model throws ModelError and the old one keeps serving. */
+  /** The served versions. */
+  repository: ModelRepository;
+  /** Refreshes the served versions from --model (labels, latest); a broken version throws ModelError and the old one keeps serving. */
   reload(): Promise<ReloadResult>;
   /** Stops accepting, finishes in-flight requests, flushes logs. Idempotent. */
   close(): Promise<void>;
@@ -115,27 +134,42 @@ export async function createServerParts(options: StartServerOptions): Promise<Se
     throw new UsageError('startServer runs one process; use "mldeploy serve --workers <n>" for several');
   }
   const tfjsEngine = await initEngine(tfjsEngineFor(options.backend ?? 'auto'));
-  const repository = new ModelRepository(options.modelPath, options.backend ?? 'auto');
+  // Warnings while the versions load come before the server log is open: kept until it is.
+  const log: { to?: Logger; early: string[] } = { early: [] };
+  const warn = (message: string) => {
+    if (log.to) log.to.warn({ event: 'model_set_warning' }, message);
+    else log.early.push(message);
+    options.notice?.(message);
+  };
+  const repository = new ModelRepository(options.modelPath, options.backend ?? 'auto', { canary: options.canary, pinned: options.pinned }, warn);
   const served = await repository.load();
   const engine = servingEngineInfo(tfjsEngine, served.engine);
   const logDir = options.logDir ?? DEFAULT_LOG_DIR;
   const metrics = new ServeMetrics();
-  metrics.setModel(served.version, served.metadata.model_type, engine.backend);
   const monitor = options.cluster || options.monitor === false ? undefined : inProcessMonitor(metrics.registry, served.metadata, { size: options.monitor?.window });
-  const predictor = new BatchingPredictor(repository, { ...DEFAULT_BATCHING, ...options.batching }, (size) => metrics.batchSize.observe(size));
+  const announce = () => {
+    metrics.setModels(repository.versions());
+    if (monitor) provideReferences(monitor, repository);
+    options.cluster?.serving(repository.versions().map((v) => v.model.version));
+  };
+  announce();
+  const predictor = new BatchingPredictor({ ...DEFAULT_BATCHING, ...options.batching }, (size, model) => metrics.batchSize.observe({ version: model.version }, size));
   const destination = openServerLog(logDir);
   const logger = pino({ level: options.logLevel ?? 'info', base: { pid: process.pid } }, destination);
+  log.to = logger;
+  for (const message of log.early) logger.warn({ event: 'model_set_warning' }, message);
   const predictionLog = options.cluster?.predictionSink ?? new BufferedSink(new RotatingFileSink(logDir, options.rotation, fileHealth(metrics, logger, logDir)));
 
   const reloadHere = async (): Promise<ReloadResult> => {
     try {
       const result = await repository.reload();
       metrics.reloads.inc({ result: 'success' });
-      metrics.setModel(result.version, repository.current.metadata.model_type, repository.current.engine);
-      monitor?.provideModel(repository.current.metadata);
+      announce();
       logger.info({ event: 'model_reloaded', ...result }, `serving model ${result.version}`);
       return result;
     } catch (err) {
+      // A refresh that failed for one version still applied the others.
+      announce();
       metrics.reloads.inc({ result: 'failure' });
       logger.error({ event: 'model_reload_failed', error: (err as Error).message }, `reload refused; still serving ${repository.current.version}`);
       throw err;
@@ -145,6 +179,8 @@ export async function createServerParts(options: StartServerOptions): Promise<Se
   const context: ServeContext = {
     repository,
     predictor,
+    traffic: options.cluster?.traffic ?? new VersionTraffic(options.monitor ? options.monitor.window : undefined),
+    canaryKeyHeader: (options.canaryKeyHeader ?? DEFAULT_CANARY_KEY_HEADER).toLowerCase(),
     metrics,
     predictionLog,
     logger,
@@ -162,7 +198,9 @@ export async function createServerParts(options: StartServerOptions): Promise<Se
     monitoring: options.cluster ? options.cluster.monitoring : monitor && localMonitoring(monitor),
   };
   const app = createApp(context);
-  logger.info({ event: 'model_loaded', version: served.version, dir: served.dir, engine: engine.backend }, 'model loaded');
+  for (const { model, labels, role } of repository.versions()) {
+    logger.info({ event: 'model_loaded', version: model.version, dir: model.dir, engine: model.engine, labels, role }, `model ${model.version} loaded (${role})`);
+  }
 
   let disposed: Promise<void> | undefined;
   const dispose = () => {
@@ -188,6 +226,12 @@ export function resolveLimits(given: Partial<ServerLimits> = {}): ServerLimits {
     throw new UsageError(`the headers timeout (${limits.headersTimeoutMs} ms) must not exceed the request timeout (${limits.requestTimeoutMs} ms)`);
   }
   return limits;
+}
+
+/** Every served version's reference for the monitor; the primary last, so it is the window kept longest. */
+function provideReferences(monitor: LiveMonitor, repository: ModelRepository): void {
+  const [primary, ...others] = repository.versions();
+  for (const { model } of [...others, primary]) monitor.provideModel(model.metadata);
 }
 
 function fileHealth(metrics: ServeMetrics, logger: Logger, logDir: string) {
@@ -261,6 +305,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     app,
     logger: context.logger,
     metrics: context.metrics,
+    repository: context.repository,
     reload: parts.reload,
     close,
   };

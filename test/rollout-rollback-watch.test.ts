@@ -2,9 +2,10 @@
 import { UsageError } from '../src/errors';
 import { decideRollback, parseRollbackRule, RollbackWatcher, type RollbackEvent, type StableFigures } from '../src/rollout/rollback-watch';
 
-const figures = (version: string, samples: number, overrides: Partial<StableFigures['figures']> = {}): StableFigures => ({
+const figures = (version: string, samples: number, overrides: Partial<StableFigures['figures']> = {}, total = samples): StableFigures => ({
   version,
   samples,
+  total,
   figures: { estimated_accuracy: 0.72, drift_detected: 0, p_value: 0.4, error_rate: 0, latency_p95_ms: 10, ...overrides },
 });
 
@@ -87,6 +88,23 @@ describe('RollbackWatcher', () => {
     expect(refreshes).toHaveLength(0);
     expect(events).toEqual([{ kind: 'failed', version: 'v1', reason: expect.stringContaining('estimated_accuracy 0.5'), error: 'stable (v1) has no earlier version to roll back to' }]);
     expect(watch.section()).toMatchObject({ from: 'v1', reason: expect.stringMatching(/; the rollback failed: stable \(v1\) has no earlier version/) });
+  });
+
+  it('decides once per --rollback-after new predictions, never twice on mostly the same window', async () => {
+    let calls = 0;
+    const { watch } = watcher(
+      [figures('v2', 100, {}, 100), figures('v2', 100, { estimated_accuracy: 0.3 }, 150), figures('v2', 100, { estimated_accuracy: 0.3 }, 199), figures('v2', 100, { estimated_accuracy: 0.3 }, 200)],
+      async () => {
+        calls += 1;
+        return { from: 'v2', to: 'v1' };
+      },
+    );
+    await watch.check(); // decided at 100 predictions: fine
+    await watch.check(); // 50 new ones: not decided again yet
+    await watch.check(); // 99 new ones: still not
+    expect(calls).toBe(0);
+    await watch.check(); // 100 new ones: decided, and the rule holds
+    expect(calls).toBe(1);
   });
 
   it('concurrent checks share one run', async () => {

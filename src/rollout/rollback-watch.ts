@@ -2,6 +2,9 @@
  * `serve --rollback-if <rule> --rollback-after <n>`: once the stable version has n predictions in
  * its monitor window and the rule holds on its live figures, `stable` goes back to the version it
  * had before (the registry's rollbackStable, audited), and the server then follows the new label.
+ * The rule is decided once per n new predictions, each time on a window of fresh ones: checking
+ * an overlapping window every second would repeat the detector's test on mostly the same data
+ * and turn its per-test false-alarm rate (alpha) into a near-certain false alarm over time.
  * At most once per version: a version rolled back from (or whose rollback failed) is never acted
  * on again by this server, so a bad pair cannot flip back and forth. A figure the server cannot
  * give (too few samples, no estimate) triggers nothing: rolling back is itself a change.
@@ -29,6 +32,8 @@ export interface StableFigures {
   version: string;
   /** Predictions in its monitor window. */
   samples: number;
+  /** Predictions its window has seen in all (the window keeps the last ones). */
+  total: number;
   figures: Record<RollbackFigure, number | null>;
 }
 
@@ -71,6 +76,8 @@ export type RollbackEvent =
 
 export class RollbackWatcher {
   private readonly handled = new Set<string>();
+  /** Per version, the window's total at the last decision: the next one waits for `after` more. */
+  private readonly decidedAt = new Map<string, number>();
   private last: Omit<RollbackSection, 'rule' | 'after'> = {};
   private checking: Promise<void> | null = null;
 
@@ -92,7 +99,10 @@ export class RollbackWatcher {
   private async checkOnce(): Promise<void> {
     const stable = await this.options.figures();
     if (!stable || this.handled.has(stable.version)) return;
+    const last = this.decidedAt.get(stable.version);
+    if (last !== undefined && stable.total - last < this.options.after) return;
     const decision = decideRollback(this.options.rule, this.options.after, stable);
+    if (decision.value !== null && stable.samples >= this.options.after) this.decidedAt.set(stable.version, stable.total);
     if (!decision.trigger) return;
     this.handled.add(stable.version);
     const at = (this.options.now?.() ?? new Date()).toISOString();

@@ -2,13 +2,13 @@
  * The monitor's per-prediction fast path gives exactly what the straightforward code gives:
  * imageStats (one pass, lookup tables, no allocation) against the formulas written out,
  * toStoredPrecision against Number(v.toPrecision(6)), and a whole schema-2 log line against the
- * line the old code built (Array.from + compact, Object.fromEntries, JSON.stringify).
+ * line the old code built (Array.from + compact, Object.fromEntries, JSON.stringify of the merged record).
  */
 import { compact } from '../src/model/evaluate';
 import { monitorFields } from '../src/monitor/record';
 import { toStoredPrecision } from '../src/util/stored-precision';
 import { batchImageStats, imageStats, IMAGE_SIGNALS, type ImageStats } from '../src/preprocess/image-stats';
-import { formatRecord } from '../src/serve/prediction-log';
+import { formatMonitoredRecord, formatRecord } from '../src/serve/prediction-log';
 import { createRandom } from '../src/util/random';
 
 /** The statistics as their definitions read: three passes, a luma array, per-channel loops. */
@@ -162,7 +162,23 @@ describe('a monitored prediction-log line', () => {
       };
       const fields = monitorFields({ probabilities, pixels });
       expect(fields).toEqual(expected);
-      expect(formatRecord({ ...base, ...fields })).toBe(JSON.stringify({ schema_version: 2, ...base, ...expected }) + '\n');
+      const line = JSON.stringify({ schema_version: 2, ...base, ...expected }) + '\n';
+      expect(formatMonitoredRecord(base, fields)).toBe(line);
+      expect(formatRecord({ ...base, ...fields })).toBe(line);
     }
+  });
+
+  it('escapes strings and spells numbers as JSON.stringify does', () => {
+    const fields = { probabilities: [0, 1, 1.5e-7, 0.000001, NaN], input_stats: { mean_r: 0, mean_g: 255, mean_b: 1e21, std_r: -0, std_g: Infinity, std_b: 0.1, brightness: 12.5, noise: 1020 } };
+    const record = {
+      timestamp: '2026-12-01T23:00:00.000Z',
+      model_version: 'v"1\\2\n',
+      predicted_class: 'chat \u00e9 \ud83d\udc08 \u2028',
+      confidence: 1,
+      latency_ms: 0,
+      input_sha256: 'f'.repeat(64),
+      route: 'predict-file',
+    };
+    expect(formatMonitoredRecord(record, fields)).toBe(JSON.stringify({ schema_version: 2, ...record, ...fields }) + '\n');
   });
 });

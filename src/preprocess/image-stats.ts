@@ -19,8 +19,6 @@ export type ImageStats = Record<ImageSignal, number>;
 
 /** ITU-R BT.601 luma weights, as PIL's convert('L') uses. */
 const LUMA = [0.299, 0.587, 0.114];
-/** weight * v for every byte value: the same products the per-pixel multiplication gives, looked up. */
-const LUMA_TABLES = LUMA.map((weight) => Float64Array.from({ length: 256 }, (_, v) => weight * v));
 /** One image's luma, reused by every call (imageStats is synchronous, so no call sees another's). */
 const lumaScratch = new Float64Array(IMAGE_SIZE * IMAGE_SIZE);
 
@@ -31,9 +29,9 @@ const lumaScratch = new Float64Array(IMAGE_SIZE * IMAGE_SIZE);
  * rises sharply with added noise and falls with blur).
  *
  * The server computes this for every prediction it monitors, so it is one pass over the pixels
- * (integer sums, luma from lookup tables) and one over the luma, with no allocation. Every
- * floating-point operation is the one the formulas above spell out, in the same order, so the
- * results are bit-identical to computing them separately (test/monitor-fast-path.test.ts).
+ * (integer sums) and one over the luma, with no allocation. Every floating-point operation is
+ * the one the formulas above spell out, in the same order, so the results are bit-identical to
+ * computing them separately (test/monitor-fast-path.test.ts).
  */
 export function imageStats(rgb: Uint8Array, offset = 0): ImageStats {
   // Locals, not the imported bindings: a CommonJS import is a property read (a getter when
@@ -41,7 +39,7 @@ export function imageStats(rgb: Uint8Array, offset = 0): ImageStats {
   const size = IMAGE_SIZE;
   const channels = CHANNELS;
   const n = size * size;
-  const [lumaR, lumaG, lumaB] = LUMA_TABLES;
+  const [weightR, weightG, weightB] = LUMA;
   const luma = lumaScratch;
   let sumR = 0;
   let sumG = 0;
@@ -60,7 +58,7 @@ export function imageStats(rgb: Uint8Array, offset = 0): ImageStats {
     sumSqR += r * r;
     sumSqG += g * g;
     sumSqB += b * b;
-    const y = lumaR[r] + lumaG[g] + lumaB[b];
+    const y = weightR * r + weightG * g + weightB * b;
     luma[p] = y;
     lumaSum += y;
   }

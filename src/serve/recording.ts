@@ -5,7 +5,7 @@ import type { Response } from 'express';
 import { monitorFields } from '../monitor/record';
 import { ServeContext } from './context';
 import { timing } from './middleware';
-import { formatRecord } from './prediction-log';
+import { formatMonitoredRecord, formatRecord } from './prediction-log';
 import { ImagePrediction } from './predictor';
 
 /** Counts and logs one image's prediction; returns the request's latency so far, in ms. */
@@ -29,8 +29,9 @@ export function recordPrediction(context: ServeContext, res: Response, predictio
     context.predictionLog.append(formatRecord(record));
     return latencyMs;
   }
-  const monitored = { ...record, ...monitorFields(prediction) };
-  context.monitoring.record?.(monitored);
-  context.predictionLog.append(formatRecord(monitored));
+  // Computed once: the window and the log line get the same numbers.
+  const fields = monitorFields(prediction);
+  context.monitoring.record?.({ model_version: record.model_version, probabilities: fields.probabilities, input_stats: fields.input_stats });
+  context.predictionLog.append(formatMonitoredRecord(record, fields));
   return latencyMs;
 }

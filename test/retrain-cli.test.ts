@@ -203,6 +203,14 @@ describe('mldeploy retrain', () => {
       expect(noData.stderr).toMatch(/data source not found/);
       expect(readdirSync(models).sort()).toEqual(['latest', ...versions(models)]);
       expect(versions(models)).toHaveLength(1);
+      // Without --data the stable's metadata names the dataset; when it has moved, the error says so.
+      const metadataFile = path.join(models, versions(models)[0], 'metadata.json');
+      const metadata = JSON.parse(readFileSync(metadataFile, 'utf8'));
+      writeFileSync(metadataFile, JSON.stringify({ ...metadata, dataset: { ...metadata.dataset, source: path.join(work, 'moved-away') } }));
+      const moved = await runCli('retrain', '--drift-log', driftLog, '--models-dir', models);
+      expect(moved.code).toBe(1);
+      expect(moved.stderr).toMatch(/data source not found: .*moved-away \(the dataset v1_\S+ was trained on, from its metadata.json; pass --data\)/);
+      expect(existsSync(path.join(models, 'labels.json'))).toBe(false);
     });
   });
 });

@@ -164,6 +164,15 @@ describe('mldeploy retrain', () => {
     }
   });
 
+  it('--help lists the options and how the plan is made', async () => {
+    const run = await runCli('retrain', '--help');
+    expect(run.code).toBe(0);
+    for (const option of ['--drift-log <file>', '--url <server>', '--if <rule>', '--tolerance <fraction>', '--share <fraction>', '--dry-run', '--json']) {
+      expect(run.stdout).toContain(option);
+    }
+    expect(run.stdout).toMatch(/cifar100 \(new classes\), knockout_class0:\* \(label shift\)/);
+  });
+
   describe('bad input: a clear error, the right exit code, nothing written', () => {
     it.each([
       [['--models-dir', 'x'], 2, /exactly one of --drift-log/],

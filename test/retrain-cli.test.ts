@@ -4,7 +4,8 @@
  * deterministically better (canary) or worse (left unlabelled, exit 1). Plus the no-retrain,
  * dry-run, live-server and malformed-input paths.
  */
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { runTraining } from '../src/model/train-run';
@@ -162,6 +163,30 @@ describe('mldeploy retrain', () => {
     } finally {
       await server.close();
     }
+  });
+
+  it('killed while training, leaves no version: stable pinned, latest unchanged, only temp files behind', async () => {
+    const models = modelsCopy(weakDir);
+    const [stable] = versions(models);
+    const tmp = mkdtempSync(path.join(work, 'tmp-'));
+    const child = spawn(
+      process.execPath,
+      ['-r', 'tsx/cjs', 'test/helpers/mldeploy-from-sources.ts', 'retrain', '--drift-log', driftLog, '--models-dir', models, '--limit', '200', '--epochs', '50'],
+      { cwd: path.resolve(__dirname, '..'), stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TMPDIR: tmp } },
+    );
+    let stdout = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+      if (stdout.includes('training on ')) child.kill('SIGKILL');
+    });
+    const signal = await new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, sig) => resolve(sig)));
+    expect(signal).toBe('SIGKILL');
+    expect(versions(models)).toEqual([stable]);
+    expect(readlinkSync(path.join(models, 'latest'))).toBe(stable);
+    expect(readdirSync(models).filter((n) => !n.startsWith('.')).sort()).toEqual(['audit.jsonl', 'labels.json', 'latest', stable]);
+    expect(labelsOf(models)).toEqual({ stable });
+    // What a SIGKILL cannot clean: the augmented images in the OS temp dir (tsx-*: the test runner's cache).
+    expect(readdirSync(tmp).filter((n) => !n.startsWith('tsx-'))).toEqual([expect.stringMatching(/^mldeploy-retrain-/)]);
   });
 
   it('--help lists the options and how the plan is made', async () => {

@@ -1,8 +1,9 @@
-/** The rolling window against a reference: false-alarm rate, detection, estimate coverage, ring order, too-small and schema-1 windows. */
+/** The rolling window against a reference: false-alarm rate, detection, estimate coverage, ring order, too-small and schema-1 windows; the windows kept per version. */
 import { DEFAULT_ESTIMATOR } from '../src/drift/estimate/estimators';
 import { UsageError } from '../src/errors';
 import { monitorReference } from '../src/monitor/reference';
 import { MIN_WINDOW_SAMPLES } from '../src/monitor/evaluate';
+import { LiveMonitor } from '../src/monitor/live';
 import { MonitorWindow } from '../src/monitor/window';
 import { createRandom } from '../src/util/random';
 import { CLASSES, drawSample, drawSamples, metadataWithReference } from './helpers/monitor-signals';
@@ -94,5 +95,19 @@ describe('MonitorWindow', () => {
 
   it('refuses a window size that is not a whole number > 0 (usage error)', () => {
     for (const size of [0, -1, 2.5]) expect(() => new MonitorWindow('v1_test', CLASSES, null, { size })).toThrow(UsageError);
+  });
+});
+
+describe('LiveMonitor', () => {
+  it('keeps a window for each of six versions served at once, and drops the oldest for a seventh', () => {
+    const monitor = new LiveMonitor({ size: 10 });
+    const sample = drawSample(createRandom(5));
+    const record = (version: string) => monitor.record({ model_version: version, probabilities: sample.probabilities, input_stats: sample.inputs });
+    for (let v = 1; v <= 6; v++) record(`v${v}`);
+    expect(monitor.versions()).toEqual(['v6', 'v5', 'v4', 'v3', 'v2', 'v1']);
+    record('v7');
+    expect(monitor.versions()).toEqual(['v7', 'v6', 'v5', 'v4', 'v3', 'v2']);
+    expect(monitor.report('v1')).toBeNull();
+    expect(monitor.report('v2')!.window.total).toBe(1);
   });
 });

@@ -11,8 +11,8 @@ import type { AccuracyVerdict, DriftVerdict } from './evaluate';
 import { monitorReference } from './reference';
 import { DEFAULT_MONITOR_WINDOW, MonitorWindow, type HistoryEntry, type WindowOptions } from './window';
 
-/** Versions whose windows are kept (the current one and those it replaced). */
-const KEPT_VERSIONS = 3;
+/** Versions whose windows are kept (those served at once — stable, canary, shadow, labelled — and those they replaced). */
+const KEPT_VERSIONS = 6;
 
 /** The part of a prediction-log record the monitor reads. */
 export interface MonitoredRecord {

@@ -13,8 +13,8 @@ export function recordPrediction(context: ServeContext, res: Response, predictio
   const { startedAt, route } = timing(res);
   const latencyMs = Math.round((performance.now() - startedAt) * 100) / 100;
   const className = prediction.model.classNames[prediction.classIndex];
-  context.metrics.predictions.inc({ class: className });
-  context.metrics.confidence.observe(prediction.confidence);
+  context.metrics.predictions.inc({ class: className, version: prediction.model.version });
+  context.metrics.confidence.observe({ version: prediction.model.version }, prediction.confidence);
   const record = {
     timestamp: new Date().toISOString(),
     model_version: prediction.model.version,

@@ -131,6 +131,10 @@ describe('mldeploy retrain', () => {
     expect(dry.code).toBe(0);
     expect(dry.stdout).toMatch(/recipe: simple_cnn, 1 epoch\(s\), batch 16, lr 0.002, seed 5, limit 10/);
     expect(dry.stdout).toMatch(/dry run: nothing trained/);
+    expect(dry.stdout).not.toMatch(/note:/);
+    const otherModel = writeDriftLog(path.join(work, 'other-model.json'), [{ name: 'clean' }, { name: 'blur', detected: true }], [], 'v7_2026_01_01');
+    const noted = await runCli('retrain', '--drift-log', otherModel, '--models-dir', models, '--dry-run');
+    expect(noted.stdout).toMatch(/note: the drift was measured on v7_2026_01_01, not on stable v1_\S+; the candidate is compared with stable/);
     const only100 = await runCli('retrain', '--drift-log', driftLog, '--if', 'cifar100:psi>0.2', '--models-dir', models);
     expect(only100.code).toBe(1);
     expect(only100.stderr).toMatch(/not retrained: no drifted scenario can be addressed/);

@@ -15,6 +15,9 @@ export function renderPlan(result: RetrainResult): string {
   if (!plan || !recipe || !stable) return '';
   const lines = [
     `stable: ${stable.version} (test accuracy ${percent(stable.test_accuracy)})${stable.pinned_stable_label ? ' (no stable label yet: labelled stable before training)' : ''}`,
+    ...(result.decision.model_version !== null && result.decision.model_version !== stable.version
+      ? [`note: the drift was measured on ${result.decision.model_version}, not on stable ${stable.version}; the candidate is compared with stable`]
+      : []),
     `recipe: ${recipe.architecture}, ${recipe.epochs} epoch(s), batch ${recipe.batch_size}, lr ${recipe.learning_rate}, seed ${recipe.seed}, ` +
       `limit ${recipe.limit ?? 'all'}, val_split ${recipe.val_split}`,
     `plan: ${plan.augmentations.length === 0 ? 'nothing augmentation can address' : `extra augmented copies of ${percent(plan.share)} of the training images`}`,

@@ -12,11 +12,11 @@ export interface ScenarioFigures {
 }
 
 /** A valid performance_log.json object: `clean` is the baseline, the others carry the given PSI and detector verdict. */
-export function driftLogOf(scenarios: ScenarioFigures[], failures: GateFailure[] = []): DriftResult {
+export function driftLogOf(scenarios: ScenarioFigures[], failures: GateFailure[] = [], modelVersion: string | null = null): DriftResult {
   return parseDriftResult({
     schema_version: 2,
     generated_at: '2026-12-01T20:00:00.000Z',
-    target: { url: 'http://127.0.0.1:8000', mode: 'url', model_version: 'v1_2026_12_01', model_type: 'SimpleCNN', class_names: ['cat', 'dog'] },
+    target: { url: 'http://127.0.0.1:8000', mode: 'url', model_version: modelVersion, model_type: 'SimpleCNN', class_names: ['cat', 'dog'] },
     config: { samples: 4, seed: 42, concurrency: 4, timeout_ms: 10000, retries: 0, psi_bins: 10, min_success_rate: 0, deadline_s: null, alpha: 0.05 },
     reference: {
       kind: 'baseline',
@@ -49,8 +49,8 @@ export function driftLogOf(scenarios: ScenarioFigures[], failures: GateFailure[]
   });
 }
 
-export function writeDriftLog(file: string, scenarios: ScenarioFigures[], failures: GateFailure[] = []): string {
-  writeFileSync(file, JSON.stringify(driftLogOf(scenarios, failures), null, 2));
+export function writeDriftLog(file: string, scenarios: ScenarioFigures[], failures: GateFailure[] = [], modelVersion: string | null = null): string {
+  writeFileSync(file, JSON.stringify(driftLogOf(scenarios, failures, modelVersion), null, 2));
   return file;
 }
 

@@ -7,7 +7,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { CIFAR10_ARCHIVE } from '../data/cifar10';
 import type { ImageSet } from '../data/types';
-import { UsageError } from '../errors';
+import { DataError, UsageError } from '../errors';
 import { IMAGE_SIZE, PIXELS_PER_IMAGE } from '../preprocess';
 
 const TRAIN_BATCHES = 5;
@@ -16,7 +16,7 @@ const CIFAR10_CLASS_COUNT = 10;
 /** Writes `<root>/cifar-10-batches-bin/`; returns `root`, a `--data` source for runTraining. */
 export async function writeTrainingSource(root: string, train: ImageSet, test: ImageSet, classNames: string[]): Promise<string> {
   if (classNames.length !== CIFAR10_CLASS_COUNT) {
-    throw new UsageError(`retrain trains through the CIFAR-10 binary layout, which holds ${CIFAR10_CLASS_COUNT} classes; this model has ${classNames.length}`);
+    throw new DataError(`retrain hands training the CIFAR-10 binary layout, which holds ${CIFAR10_CLASS_COUNT} classes; this dataset has ${classNames.length}`);
   }
   if (train.count < TRAIN_BATCHES || test.count < 1) {
     throw new UsageError(`retrain needs at least ${TRAIN_BATCHES} training images and 1 test image, got ${train.count} and ${test.count}`);

@@ -75,8 +75,8 @@ describe('Grafana dashboard queries against a live /metrics', () => {
     expect(metricsText).toMatch(/^mldeploy_http_requests_total\{[^}]*route="[^"]+"[^}]*status="200"/m);
     expect(metricsText).toMatch(/^mldeploy_http_requests_total\{[^}]*status="400"/m);
     expect(metricsText).toMatch(/^mldeploy_http_request_duration_seconds_bucket\{[^}]*le="[^"]+"/m);
-    expect(metricsText).toMatch(/^mldeploy_predictions_total\{class="[a-z]+"\} \d+$/m);
-    expect(metricsText).toMatch(/^mldeploy_prediction_confidence_bucket\{le="[^"]+"\}/m);
+    expect(metricsText).toMatch(/^mldeploy_predictions_total\{class="[a-z]+",version="[^"]+"\} \d+$/m);
+    expect(metricsText).toMatch(/^mldeploy_prediction_confidence_bucket\{le="[^"]+",version="[^"]+"\}/m);
     expect(metricsText).toMatch(/^mldeploy_model_info\{(?=[^}]*version=)(?=[^}]*model_type=)(?=[^}]*engine=)[^}]*\} 1$/m);
     expect(metricsText).toMatch(new RegExp(`^mldeploy_monitor_window_samples\\{model_version="[^"]+"\\} ${WINDOW}$`, 'm'));
     expect(metricsText).toMatch(/^mldeploy_drift_detected\{model_version="[^"]+"\} [01]$/m);

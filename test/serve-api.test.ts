@@ -172,8 +172,8 @@ describe('mldeploy serve HTTP API', () => {
       expect(text).toMatch(new RegExp(`mldeploy_http_requests_total\\{method="POST",route="predict",status="400",${version}\\} \\d+`));
       expect(text).toMatch(new RegExp(`mldeploy_http_request_duration_seconds_bucket\\{le="0.005",route="predict",${version}\\} \\d+`));
       expect(text).toContain('mldeploy_http_requests_in_flight');
-      expect(text).toMatch(/mldeploy_predictions_total\{class="[a-z]+"\} \d+/);
-      expect(text).toMatch(/mldeploy_prediction_confidence_bucket\{le="0.5"\} \d+/);
+      expect(text).toMatch(new RegExp(`mldeploy_predictions_total\\{class="[a-z]+",${version}\\} \\d+`));
+      expect(text).toMatch(new RegExp(`mldeploy_prediction_confidence_bucket\\{le="0.5",${version}\\} \\d+`));
       expect(text).toMatch(new RegExp(`mldeploy_batch_size_count\\{${version}\\} \\d+`));
       expect(text).toContain(`mldeploy_model_info{version="${server.version}",model_type="SimpleCNN",engine="${server.engine.backend}",role="stable"} 1`);
       expect(text).toContain('process_cpu_seconds_total');

@@ -1,5 +1,6 @@
 /** The OpenAPI 3 description of every route (GET /openapi.json; Swagger UI renders it at GET /docs, dashboard/swagger.ts). */
 import { MAX_BATCH_IMAGES, MAX_FILE_BYTES, MAX_JSON_BYTES } from './inputs';
+import { SCHEMAS } from './openapi-schemas';
 
 const error = { $ref: '#/components/responses/Error' };
 const overloaded = { $ref: '#/components/responses/Overloaded' };
@@ -9,9 +10,50 @@ const ok = (schema: object) => ({ description: 'OK', ...json(schema) });
 const html = { description: 'An HTML page', content: { 'text/html': { schema: { type: 'string' } } } };
 const secured = [{ ApiKeyHeader: [] }, { BearerAuth: [] }];
 
-/** An 8x8 PNG: the example body of /predict, so Swagger UI's "Try it out" can Execute at once. */
-export const EXAMPLE_PNG_BASE64 =
-  'iVBORw0KGgoAAAANSUhEUgAAAAgAAAAICAIAAABLbSncAAAACXBIWXMAAAPoAAAD6AG1e1JrAAAAkElEQVQI1w3MoREEIAwEwC/n26CNdIDGoN9gTkdjzqBPx8TQQdp59M7s52u3WZhp2IFtmoeh7Pf59tt6WNfoB32ze3RUfzBvm2FTYx7MzekxUfPBum2FLY11sDaXx0KtB37ba13DD3zTPRzlD3gbw6jBA27Sgyg+0G0Kk4YOtCkPofQgb8uw1MiD3EyPROXvD02AbMGyBAOsAAAAAElFTkSuQmCC';
+export { EXAMPLE_PNG_BASE64 } from './openapi-schemas';
+
+const param = (name: string) => ({ $ref: `#/components/parameters/${name}` });
+const MODEL_NAME = param('ModelName');
+/** A prediction answer: names the version that answered in its x-model-version header. */
+const answered = (schema: object) => ({ ...ok(schema), headers: { 'x-model-version': { $ref: '#/components/headers/ModelVersion' } } });
+/** The workshop routes' version choice: pinned by header or query, else the canary split. */
+const WORKSHOP_VERSION = [param('Version'), param('VersionQuery'), param('ClientId'), param('RequestId')];
+const VERSION_CHOICE =
+  'answer with this version: its name (v3_2026_12_01), its number (3) or a label (stable, canary, latest); 404 version_not_found when it is not served. Without one, the canary split decides';
+
+/** TF Serving predict, unpinned or pinned to a version or label. */
+const tfPredict = (summary: string, parameters: object[] = []) => ({
+  summary,
+  security: secured,
+  parameters: [MODEL_NAME, ...parameters],
+  requestBody: {
+    required: true,
+    ...json({
+      type: 'object',
+      required: ['instances'],
+      properties: {
+        instances: {
+          type: 'array',
+          maxItems: MAX_BATCH_IMAGES,
+          items: {
+            oneOf: [
+              { description: '32x32x3 array of 0-255 values', type: 'array', items: { type: 'array', items: { type: 'array', items: { type: 'number' } } } },
+              { type: 'object', required: ['b64'], properties: { b64: { type: 'string' } } },
+            ],
+          },
+        },
+      },
+    }),
+  },
+  responses: {
+    200: answered({ type: 'object', properties: { predictions: { type: 'array', items: { type: 'array', items: { type: 'number' } } } } }),
+    400: error,
+    401: error,
+    404: error,
+    413: error,
+    503: overloaded,
+  },
+});
 
 /** Swagger UI groups operations by tag, as FastAPI's /docs does by router. */
 const TAGS = [
@@ -31,6 +73,18 @@ function tagged(paths: Record<string, Record<string, object>>): Record<string, R
   );
 }
 
+/** TF Serving's routes pinned to one version: /v1/models/<name>/<pin>/<selector>[:predict|/metadata]. */
+function pinnedTfPaths(pin: string, selector: string, what: string): Record<string, Record<string, object>> {
+  const target = { name: selector, in: 'path', required: true, schema: { type: 'string' }, description: what };
+  const base = `/v1/models/{name}/${pin}/{${selector}}`;
+  const notFound = { description: 'Not served (error code version_not_found, message as TF Serving words it)', ...json({ $ref: '#/components/schemas/Error' }) };
+  return {
+    [base]: { get: { summary: `TF Serving status of ${what}`, parameters: [MODEL_NAME, target], responses: { 200: ok({ type: 'object' }), 404: notFound } } },
+    [`${base}/metadata`]: { get: { summary: `TF Serving metadata of ${what}`, parameters: [MODEL_NAME, target], responses: { 200: ok({ type: 'object' }), 404: notFound } } },
+    [`${base}:predict`]: { post: tfPredict(`TF Serving REST predict on ${what}`, [target]) },
+  };
+}
+
 export function openApiDocument(serverVersion: string, modelName: string): object {
   return {
     openapi: '3.0.3',
@@ -46,7 +100,9 @@ export function openApiDocument(serverVersion: string, modelName: string): objec
     tags: TAGS,
     paths: tagged({
       '/ping': { get: { summary: 'Health check', responses: { 200: ok({ $ref: '#/components/schemas/Ping' }) } } },
-      '/model-info': { get: { summary: 'The served model', responses: { 200: ok({ $ref: '#/components/schemas/ModelInfo' }) } } },
+      '/model-info': {
+        get: { summary: 'A served version (default: the stable one)', parameters: [param('Version'), param('VersionQuery')], responses: { 200: answered({ $ref: '#/components/schemas/ModelInfo' }), 404: error } },
+      },
       '/model-info/reference': {
         get: { summary: "The model's reference profile from metadata.json (drift baselines)", responses: { 200: ok({ type: 'object' }) } },
       },
@@ -57,31 +113,34 @@ export function openApiDocument(serverVersion: string, modelName: string): objec
         post: {
           summary: 'Classify one base64 image',
           security: secured,
+          parameters: WORKSHOP_VERSION,
           requestBody: { required: true, ...json({ $ref: '#/components/schemas/PredictRequest' }) },
-          responses: { 200: ok({ $ref: '#/components/schemas/Prediction' }), 400: error, 401: error, 413: error, 415: error, 503: overloaded },
+          responses: { 200: answered({ $ref: '#/components/schemas/Prediction' }), 400: error, 401: error, 413: error, 415: error, 503: overloaded },
         },
       },
       '/predict-file': {
         post: {
           summary: 'Classify one uploaded image (multipart field "file")',
           security: secured,
+          parameters: WORKSHOP_VERSION,
           requestBody: {
             required: true,
             content: { 'multipart/form-data': { schema: { type: 'object', required: ['file'], properties: { file: { type: 'string', format: 'binary', description: 'a PNG, JPEG, BMP, GIF or TIFF image' } } } } },
           },
-          responses: { 200: ok({ $ref: '#/components/schemas/Prediction' }), 400: error, 401: error, 413: error, 415: error, 503: overloaded },
+          responses: { 200: answered({ $ref: '#/components/schemas/Prediction' }), 400: error, 401: error, 413: error, 415: error, 503: overloaded },
         },
       },
       '/predict/batch': {
         post: {
           summary: `Classify up to ${MAX_BATCH_IMAGES} base64 images`,
           security: secured,
+          parameters: WORKSHOP_VERSION,
           requestBody: {
             required: true,
             ...json({ type: 'object', required: ['images'], properties: { images: { type: 'array', maxItems: MAX_BATCH_IMAGES, items: { type: 'string' } } } }),
           },
           responses: {
-            200: ok({ type: 'object', properties: { predictions: { type: 'array', items: { $ref: '#/components/schemas/Prediction' } } } }),
+            200: answered({ type: 'object', properties: { predictions: { type: 'array', items: { $ref: '#/components/schemas/Prediction' } } } }),
             400: error,
             401: error,
             413: error,
@@ -99,40 +158,9 @@ export function openApiDocument(serverVersion: string, modelName: string): objec
       '/v1/models/{name}/metadata': {
         get: { summary: 'TF Serving model metadata (signature)', parameters: [{ $ref: '#/components/parameters/ModelName' }], responses: { 200: ok({ type: 'object' }), 404: error } },
       },
-      '/v1/models/{name}:predict': {
-        post: {
-          summary: 'TF Serving REST predict',
-          security: secured,
-          parameters: [{ $ref: '#/components/parameters/ModelName' }],
-          requestBody: {
-            required: true,
-            ...json({
-              type: 'object',
-              required: ['instances'],
-              properties: {
-                instances: {
-                  type: 'array',
-                  maxItems: MAX_BATCH_IMAGES,
-                  items: {
-                    oneOf: [
-                      { description: '32x32x3 array of 0-255 values', type: 'array', items: { type: 'array', items: { type: 'array', items: { type: 'number' } } } },
-                      { type: 'object', required: ['b64'], properties: { b64: { type: 'string' } } },
-                    ],
-                  },
-                },
-              },
-            }),
-          },
-          responses: {
-            200: ok({ type: 'object', properties: { predictions: { type: 'array', items: { type: 'array', items: { type: 'number' } } } } }),
-            400: error,
-            401: error,
-            404: error,
-            413: error,
-            503: overloaded,
-          },
-        },
-      },
+      '/v1/models/{name}:predict': { post: tfPredict('TF Serving REST predict (the canary split applies)', [param('ClientId'), param('RequestId')]) },
+      ...pinnedTfPaths('versions', 'version', 'a version number (3) or name'),
+      ...pinnedTfPaths('labels', 'label', 'a label (stable, canary, ...)'),
       '/admin/reload': {
         post: {
           summary:
@@ -144,7 +172,9 @@ export function openApiDocument(serverVersion: string, modelName: string): objec
       },
       '/monitoring': {
         get: {
-          summary: "The rolling monitor window of the served version: drift tests, label-free accuracy estimate, class mix, confidence histogram, past windows",
+          summary:
+            'The rolling monitor window of the stable version (drift tests, label-free accuracy estimate, class mix, confidence histogram, past windows) and `versions`, one summary per served version; ?version= answers that version\'s window',
+          parameters: [param('VersionQuery')],
           responses: {
             200: ok({ $ref: '#/components/schemas/Monitoring' }),
             404: { description: 'Monitoring is off (serve --no-monitor)', ...json({ $ref: '#/components/schemas/Error' }) },
@@ -166,6 +196,19 @@ export function openApiDocument(serverVersion: string, modelName: string): objec
       },
       parameters: {
         ModelName: { name: 'name', in: 'path', required: true, schema: { type: 'string', example: modelName } },
+        Version: { name: 'x-model-version', in: 'header', required: false, schema: { type: 'string' }, description: VERSION_CHOICE },
+        VersionQuery: { name: 'version', in: 'query', required: false, schema: { type: 'string' }, description: VERSION_CHOICE },
+        ClientId: {
+          name: 'x-client-id',
+          in: 'header',
+          required: false,
+          schema: { type: 'string' },
+          description: 'keeps this client on one side of the canary split (the header is set by serve --canary-key-header); without it the request id decides',
+        },
+        RequestId: { name: 'x-request-id', in: 'header', required: false, schema: { type: 'string' }, description: 'the request id (made when absent, echoed in the response)' },
+      },
+      headers: {
+        ModelVersion: { description: 'The model version that answered', schema: { type: 'string' } },
       },
       responses: {
         Error: { description: 'Bad request, unauthorized, too large, unknown model...', ...json({ $ref: '#/components/schemas/Error' }) },
@@ -175,94 +218,7 @@ export function openApiDocument(serverVersion: string, modelName: string): objec
           ...json({ $ref: '#/components/schemas/Error' }),
         },
       },
-      schemas: {
-        Ping: { type: 'object', properties: { status: { type: 'string', example: 'healthy' }, model_loaded: { type: 'boolean' } } },
-        ModelInfo: {
-          type: 'object',
-          properties: {
-            model_type: { type: 'string' },
-            num_classes: { type: 'integer' },
-            class_names: { type: 'array', items: { type: 'string' } },
-            test_accuracy: { type: 'number' },
-            input_shape: { type: 'array', items: { type: 'integer' } },
-            version: { type: 'string' },
-            engine: { type: 'string' },
-            created_at: { type: 'string', format: 'date-time' },
-          },
-        },
-        PredictRequest: {
-          type: 'object',
-          required: ['image_base64'],
-          properties: { image_base64: { type: 'string', description: 'base64 image bytes or a data: URL', example: EXAMPLE_PNG_BASE64 } },
-        },
-        Prediction: {
-          type: 'object',
-          properties: {
-            predicted_class: { type: 'string' },
-            confidence: { type: 'number' },
-            all_probabilities: { type: 'object', additionalProperties: { type: 'number' } },
-            model_version: { type: 'string' },
-            latency_ms: { type: 'number' },
-          },
-        },
-        Monitoring: {
-          type: 'object',
-          properties: {
-            model_version: { type: 'string' },
-            window: { type: 'object', properties: { size: { type: 'integer' }, samples: { type: 'integer' }, min_samples: { type: 'integer' }, total: { type: 'integer' } } },
-            drift: {
-              type: 'object',
-              properties: {
-                detected: { type: 'boolean', nullable: true, description: 'null: not tested (too few samples, or a model without calibration; see reason)' },
-                alpha: { type: 'number' },
-                p_value: { type: 'number', nullable: true },
-                reason: { type: 'string', nullable: true },
-                tests: {
-                  type: 'array',
-                  items: {
-                    type: 'object',
-                    properties: { name: { type: 'string' }, signal: { type: 'string' }, statistic: { type: 'number' }, p_value: { type: 'number' }, detected: { type: 'boolean' } },
-                  },
-                },
-              },
-            },
-            estimated_accuracy: {
-              type: 'object',
-              nullable: true,
-              properties: { method: { type: 'string' }, value: { type: 'number' }, ci_low: { type: 'number' }, ci_high: { type: 'number' } },
-            },
-            reference_accuracy: { type: 'number', nullable: true },
-            class_names: { type: 'array', items: { type: 'string' } },
-            class_distribution: { type: 'object', properties: { current: { type: 'array', items: { type: 'number' } }, reference: { type: 'array', nullable: true, items: { type: 'number' } } } },
-            confidence_histogram: {
-              type: 'object',
-              properties: {
-                bin_edges: { type: 'array', items: { type: 'number' } },
-                current: { type: 'array', items: { type: 'number' } },
-                reference: { type: 'array', nullable: true, items: { type: 'number' } },
-              },
-            },
-            history: {
-              type: 'array',
-              items: {
-                type: 'object',
-                properties: {
-                  ended_at: { type: 'string', format: 'date-time' },
-                  samples: { type: 'integer' },
-                  drift_detected: { type: 'boolean', nullable: true },
-                  min_p_value: { type: 'number', nullable: true },
-                  estimated_accuracy: { type: 'number', nullable: true },
-                },
-              },
-            },
-            unavailable: { type: 'string', description: 'Why drift tests or the estimate cannot be computed for this model' },
-          },
-        },
-        Error: {
-          type: 'object',
-          properties: { error: { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' } } } },
-        },
-      },
+      schemas: SCHEMAS,
     },
   };
 }

@@ -65,7 +65,7 @@ describe('mldeploy retrain', () => {
   it('trains, registers and labels canary a candidate that is not worse; the plan names what it cannot address', async () => {
     const models = modelsCopy(weakDir);
     const [stable] = versions(models);
-    const run = await runCli('retrain', '--drift-log', driftLog, '--models-dir', models, '--data-dir', path.join(work, 'cache'), '--limit', '200', '--epochs', '3', '--samples', '60');
+    const run = await runCli('retrain', '--drift-log', driftLog, '--models-dir', models, '--data-dir', path.join(work, 'cache'), '--limit', '200', '--epochs', '2', '--samples', '60');
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/augment for contrast:4: contrast:3, contrast:4, contrast:5/);
@@ -85,7 +85,7 @@ describe('mldeploy retrain', () => {
     const metadata = JSON.parse(readFileSync(path.join(models, candidate, 'metadata.json'), 'utf8'));
     expect(metadata.retrain).toMatchObject({
       parent_version: stable,
-      recipe: { epochs: 3, limit: 200, batch_size: 16, seed: 5, learning_rate: 0.002 },
+      recipe: { epochs: 2, limit: 200, batch_size: 16, seed: 5, learning_rate: 0.002 },
       drift: { kind: 'log', path: driftLog, scenarios: ['contrast:4', 'cifar100'] },
       share: 0.5,
       base_dataset: { source: fixture.root },

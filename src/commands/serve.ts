@@ -5,6 +5,8 @@ import { DEFAULT_BATCHING, DEFAULT_HOST, DEFAULT_LIMITS, DEFAULT_LOG_DIR, DEFAUL
 import { DEFAULT_MONITOR_WINDOW } from '../monitor/window';
 import { canaryOption, DEFAULT_CANARY_KEY_HEADER, parseHeaderName } from '../serve/routing';
 import { integer, positiveNumber } from './option-parsers';
+import { UsageError } from '../errors';
+import type { RollbackSetting } from '../rollout/server-rollout';
 
 interface ServeCommandOptions {
   model: string;
@@ -26,6 +28,18 @@ interface ServeCommandOptions {
   canary?: string;
   canaryPercent?: string;
   canaryKeyHeader: string;
+  shadow?: string;
+  rollbackIf?: string;
+  rollbackAfter?: string;
+}
+
+/** --rollback-if with its --rollback-after (default: the monitor window); --rollback-after alone is a usage error. */
+function rollbackOption(rule: string | undefined, after: string | undefined, window: string): RollbackSetting | undefined {
+  if (rule === undefined) {
+    if (after !== undefined) throw new UsageError('--rollback-after needs --rollback-if <rule>');
+    return undefined;
+  }
+  return { rule, after: integer('--rollback-after', 1)(after ?? window) };
 }
 
 const seconds = (option: string) => (value: string) => Math.round(positiveNumber(option)(value) * 1000);
@@ -37,6 +51,9 @@ export function registerServe(program: Command): void {
     .option('--model <path>', 'a version dir or <models-dir>/latest (that version), or a models dir (its stable version, else the newest, plus every labelled version; label changes apply live)', 'saved_models/latest')
     .option('--canary <version:percent>', 'send this share of unpinned traffic (decimals allowed) to a version of the models dir, e.g. v3_2026_12_01:10')
     .option('--canary-percent <p>', 'send this share of unpinned traffic to the version the "canary" label points at (follows the label)')
+    .option('--shadow <version>', 'also predict every answered request on this version of the models dir, after answering, and compare (/metrics, /monitoring); default: the version the "shadow" label points at')
+    .option('--rollback-if <rule>', "move stable back to its previous version by itself when this holds on its live figures, e.g. 'estimated_accuracy<0.6' or drift_detected (quote it; figures: estimated_accuracy, drift_detected, p_value, error_rate, latency_p95_ms)")
+    .option('--rollback-after <n>', 'decide --rollback-if once per this many new predictions of the stable version (default: the monitor window)')
     .option('--canary-key-header <name>', 'request header that keeps a client on one side of the split (without it: the x-request-id)', DEFAULT_CANARY_KEY_HEADER)
     .addOption(new Option('--port <n>', 'port to listen on (0 = any free port)').env('PORT').default(String(DEFAULT_PORT)))
     .addOption(new Option('--host <address>', 'address to bind (0.0.0.0 for every interface)').env('HOST').default(DEFAULT_HOST))
@@ -80,6 +97,8 @@ export function registerServe(program: Command): void {
           monitor: options.monitor && { window: integer('--monitor-window', 1, 1_000_000)(options.monitorWindow) },
           canary: canaryOption(options.canary, options.canaryPercent),
           canaryKeyHeader: parseHeaderName('--canary-key-header', options.canaryKeyHeader),
+          pinned: options.shadow ? [{ version: options.shadow, role: 'shadow' }] : undefined,
+          rollback: rollbackOption(options.rollbackIf, options.rollbackAfter, options.monitorWindow),
         },
         {
           ready: (info) => {

@@ -17,6 +17,7 @@ import { reportingHealth, RotatingFileSink } from './prediction-file';
 import { PREDICTION_LOG_FILE } from './prediction-log';
 import { DEFAULT_LOG_DIR } from './server';
 import { VersionTraffic } from './traffic';
+import { stableFiguresFrom, startRollbackWatch } from '../rollout/server-rollout';
 
 /** Delay before replacing a crashed worker: doubles per crash, back to the base after a quiet minute. */
 export class RestartBackoff {
@@ -61,6 +62,20 @@ export async function runPrimary(options: ServeOptions, events: ServeEvents): Pr
   const aggregator = new AggregatorRegistry();
   const monitor = options.monitor === false ? undefined : new PrimaryMonitor(options.modelPath, ownRegistry, { size: options.monitor?.window });
   const traffic = new VersionTraffic(options.monitor ? options.monitor.window : undefined);
+  /** What the workers serve, the primary (stable) version first. */
+  let servingVersions: string[] = [];
+  // --rollback-if runs here, beside the monitor; every worker follows the labels.json change itself.
+  const rollback =
+    options.rollback && monitor
+      ? startRollbackWatch({
+          modelPath: options.modelPath,
+          setting: options.rollback,
+          registry: ownRegistry,
+          figures: stableFiguresFrom(() => servingVersions[0] ?? null, monitor.monitor, traffic),
+          refresh: async () => liveWorkers().forEach((worker) => send(worker, { type: 'mldeploy:reload' })),
+          log: (_event, message) => events.notice(message),
+        })
+      : null;
   const ready = new Set<number>();
   const startupErrors = new Map<number, string>();
   const backoff = new RestartBackoff();
@@ -93,7 +108,7 @@ export async function runPrimary(options: ServeOptions, events: ServeEvents): Pr
         monitor?.recordLines(message.lines);
         break;
       case 'mldeploy:monitoring-request':
-        send(worker, { type: 'mldeploy:monitoring-response', id: message.id, report: monitor?.report(message.version) ?? null });
+        send(worker, { type: 'mldeploy:monitoring-response', id: message.id, report: monitor?.report(message.version) ?? null, rollback: rollback?.watcher.section() ?? null });
         break;
       case 'mldeploy:traffic':
         for (const sample of message.samples) traffic.record(sample);
@@ -103,6 +118,7 @@ export async function runPrimary(options: ServeOptions, events: ServeEvents): Pr
         break;
       case 'mldeploy:serving':
         monitor?.provideVersions(message.versions);
+        servingVersions = message.versions;
         break;
       case 'mldeploy:metrics-request':
         Promise.all([aggregator.clusterMetrics(), ownRegistry.metrics()]).then(
@@ -168,6 +184,7 @@ export async function runPrimary(options: ServeOptions, events: ServeEvents): Pr
     failure = err;
   } finally {
     state = 'stopping';
+    rollback?.stop();
     for (const timer of restartTimers) clearTimeout(timer);
     await stopWorkers(ready);
     process.off('SIGHUP', onHangup);

@@ -5,10 +5,10 @@
 import { AggregatorRegistry } from 'prom-client';
 import { WorkerMonitoring } from '../monitor/cluster';
 import { PrimaryMessage, refusedReloadNotice, reloadNotice, send, sendAndWait, ServeOptions, waitForStopSignal } from './lifecycle';
-import { followIfModelsDir } from './label-watch';
 import { BufferedSink, PredictionSink } from './prediction-log';
 import { RunningServer, startServer } from './server';
 import { ForwardedTraffic } from './traffic';
+import type { RollbackSection } from '../rollout/monitoring-contract';
 
 export async function runWorker(options: ServeOptions): Promise<void> {
   // SIGHUP reaches workers too when sent to the whole process group, also during start-up;
@@ -26,6 +26,8 @@ export async function runWorker(options: ServeOptions): Promise<void> {
     (samples) => send(process, { type: 'mldeploy:traffic', samples }),
     (id, versions) => send(process, { type: 'mldeploy:traffic-request', id, versions }),
   );
+  // The primary runs --rollback-if; its state comes with every monitoring answer.
+  let lastRollback: RollbackSection | null = null;
   const notice = (message: string) => send(process, { type: 'mldeploy:notice', message });
   let server: RunningServer;
   try {
@@ -40,6 +42,7 @@ export async function runWorker(options: ServeOptions): Promise<void> {
         monitoring,
         traffic,
         serving: (versions) => send(process, { type: 'mldeploy:serving', versions }),
+        rollback: options.rollback ? { section: () => lastRollback ?? { rule: options.rollback!.rule, after: options.rollback!.after } } : undefined,
       },
     });
   } catch (err) {
@@ -55,7 +58,10 @@ export async function runWorker(options: ServeOptions): Promise<void> {
   const shutdownMessage = new Promise<void>((resolve) => (stopRequested = resolve));
   process.on('message', (message: PrimaryMessage) => {
     if (message?.type === 'mldeploy:metrics-response') settleMetricsRequest(message);
-    if (message?.type === 'mldeploy:monitoring-response') monitoring?.settle(message.id, message.report);
+    if (message?.type === 'mldeploy:monitoring-response') {
+      lastRollback = message.rollback ?? null;
+      monitoring?.settle(message.id, message.report);
+    }
     if (message?.type === 'mldeploy:traffic-response') traffic.settle(message.id, message.figures);
     if (message?.type === 'mldeploy:shutdown') stopRequested();
     if (message?.type === 'mldeploy:reload') {
@@ -66,9 +72,7 @@ export async function runWorker(options: ServeOptions): Promise<void> {
     }
   });
   await sendAndWait({ type: 'mldeploy:ready', url: server.url, version: server.version, engine: server.engine.backend });
-  const stopFollowing = followIfModelsDir(options.modelPath, server.reload, notice);
   await Promise.race([waitForStopSignal(), shutdownMessage]);
-  stopFollowing();
   await server.close();
   traffic.flush();
   process.exit(0);

@@ -6,6 +6,8 @@ import { PredictionSink } from './prediction-log';
 import { BatchingPredictor } from './predictor';
 import { ModelRepository, ReloadResult } from './repository';
 import { ServeMetrics } from './metrics';
+import type { ShadowRunner } from './shadow';
+import type { RollbackSection } from '../rollout/monitoring-contract';
 import { TrafficAccess } from './traffic';
 
 export interface ServeContext {
@@ -32,4 +34,8 @@ export interface ServeContext {
   metricsContentType: string;
   /** The rolling drift/accuracy monitor (GET /monitoring); absent with --no-monitor. */
   monitoring?: MonitoringAccess;
+  /** Shadows the primary's answers on the shadow version (models dirs only). */
+  shadow?: ShadowRunner;
+  /** serve --rollback-if (run here, or in the cluster primary): /monitoring's `rollback` section. */
+  rollback?: { section(): RollbackSection };
 }

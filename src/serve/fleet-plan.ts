@@ -12,6 +12,8 @@ import { readLabels } from '../model/registry/store';
 import { CanarySpec } from './routing';
 
 export const CANARY_LABEL = 'canary';
+/** The version this label points at is shadowed (serve --shadow names one instead). */
+export const SHADOW_LABEL = 'shadow';
 
 export type VersionRole = 'stable' | 'canary' | 'shadow' | 'other';
 
@@ -89,7 +91,7 @@ export async function planFleet(modelPath: string, options: FleetOptions = {}, w
   const primary = add(stableVersion ?? latest, stableVersion ? STABLE_LABEL : null, 'stable');
   if (!primary) throw new ModelError(`no servable version in ${modelsDir}`);
   primary.role = 'stable';
-  for (const [label, version] of Object.entries(labels)) add(version, label, label === CANARY_LABEL ? 'canary' : 'other');
+  for (const [label, version] of Object.entries(labels)) add(version, label, label === CANARY_LABEL ? 'canary' : label === SHADOW_LABEL ? 'shadow' : 'other');
   byDir.get(path.join(modelsDir, latest))?.labels.push(LATEST_LINK);
 
   let canary: FleetPlan['canary'] = null;

@@ -1,6 +1,7 @@
 /** What the single-process, cluster-primary and cluster-worker lifecycles share: options, events, IPC messages, signals. */
 import type { Worker } from 'node:cluster';
 import type { MonitoringReport } from '../monitor/live';
+import type { RollbackSection } from '../rollout/monitoring-contract';
 import { ReloadResult } from './repository';
 import type { StartServerOptions } from './server';
 import type { TrafficFigures, TrafficSample } from './traffic';
@@ -40,7 +41,7 @@ export type PrimaryMessage =
   | { type: 'mldeploy:metrics-response'; id: number; text?: string; error?: string }
   | { type: 'mldeploy:reload' }
   | { type: 'mldeploy:shutdown' }
-  | { type: 'mldeploy:monitoring-response'; id: number; report: MonitoringReport | null }
+  | { type: 'mldeploy:monitoring-response'; id: number; report: MonitoringReport | null; rollback?: RollbackSection | null }
   | { type: 'mldeploy:traffic-response'; id: number; figures: Record<string, TrafficFigures> };
 
 const STOP_SIGNALS: NodeJS.Signals[] = ['SIGTERM', 'SIGINT'];

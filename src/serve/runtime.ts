@@ -8,7 +8,8 @@ import cluster from 'node:cluster';
 import { runPrimary } from './cluster-primary';
 import { runWorker } from './cluster-worker';
 import { checkFleetOptions } from './fleet-plan';
-import { followIfModelsDir } from './label-watch';
+import { DEFAULT_MONITOR_WINDOW } from '../monitor/window';
+import { checkRollbackSetting } from '../rollout/server-rollout';
 import { refusedReloadNotice, reloadNotice, ServeEvents, ServeOptions, waitForStopSignal } from './lifecycle';
 import { DEFAULT_LOG_DIR, resolveLimits, RunningServer, startServer } from './server';
 
@@ -18,6 +19,7 @@ export type { ServeOptions, ServeEvents, ReadyInfo } from './lifecycle';
 export async function runServe(options: ServeOptions, events: ServeEvents): Promise<void> {
   resolveLimits(options.limits);
   checkFleetOptions(options.modelPath, { canary: options.canary, pinned: options.pinned });
+  if (options.rollback) checkRollbackSetting(options.modelPath, options.rollback, options.monitor === false ? null : (options.monitor?.window ?? DEFAULT_MONITOR_WINDOW));
   if (cluster.isWorker) return runWorker(options);
   if (options.workers > 1) return runPrimary(options, events);
   return runSingle(options, events);
@@ -54,10 +56,8 @@ async function runSingle(options: ServeOptions, events: ServeEvents): Promise<vo
     startupMs: Date.now() - started,
   });
   if (reloadAfterStartup) onHangup();
-  const stopFollowing = followIfModelsDir(options.modelPath, server.reload, events.notice);
   await waitForStopSignal();
   events.notice('stopping: finishing in-flight requests');
-  stopFollowing();
   await server.close();
   process.off('SIGHUP', onHangup);
 }

@@ -21,9 +21,13 @@ import { reportingHealth, RotatingFileSink } from './prediction-file';
 import { BufferedSink, PREDICTION_LOG_FILE, PredictionSink, RotationOptions } from './prediction-log';
 import { BatchingOptions, BatchingPredictor, DEFAULT_BATCHING } from './predictor';
 import { FleetOptions } from './fleet-plan';
+import { followIfModelsDir } from './label-watch';
 import { ModelRepository, ReloadResult } from './repository';
 import { CanarySpec, DEFAULT_CANARY_KEY_HEADER } from './routing';
 import { TrafficAccess, VersionTraffic } from './traffic';
+import { isModelsDir } from './fleet-plan';
+import { createShadowRunner, startLocalRollback, type RollbackSetting } from '../rollout/server-rollout';
+import type { RollbackSection } from '../rollout/monitoring-contract';
 
 export const DEFAULT_PORT = 8000;
 export const DEFAULT_HOST = '127.0.0.1';
@@ -65,7 +69,9 @@ export interface StartServerOptions {
   canaryKeyHeader?: string;
   /** Versions served whatever the labels say, with their role (e.g. a shadow). */
   pinned?: FleetOptions['pinned'];
-  /** Warnings about the served set (a label naming a missing version, a version that would not load). */
+  /** serve --rollback-if: roll `stable` back by itself when this rule holds on its live figures (needs a models dir and the monitor). */
+  rollback?: RollbackSetting;
+  /** What happens to the served set: refreshes after a label change, labels naming missing versions, versions that would not load. */
   notice?: (message: string) => void;
   /** 0 picks a free port. */
   port?: number;
@@ -98,6 +104,8 @@ export interface ClusterHooks {
   monitoring?: MonitoringAccess;
   /** The primary's per-version request figures. */
   traffic: TrafficAccess;
+  /** /monitoring's `rollback` section from the primary, which runs --rollback-if. */
+  rollback?: { section(): RollbackSection };
   /** Called with the served versions after every load and refresh (the primary's monitor reads their references). */
   serving: (versions: string[]) => void;
 }
@@ -197,7 +205,12 @@ export async function createServerParts(options: StartServerOptions): Promise<Se
     metricsContentType: metrics.registry.contentType,
     monitoring: options.cluster ? options.cluster.monitoring : monitor && localMonitoring(monitor),
   };
+  if (isModelsDir(options.modelPath)) context.shadow = createShadowRunner({ repository, predictor, registry: metrics.registry, monitor, logger });
+  // --rollback-if runs where the monitor is: here, or in the cluster primary.
+  const rollback = options.cluster ? null : startLocalRollback(options.rollback, { modelPath: options.modelPath, repository, monitor, traffic: context.traffic, registry: metrics.registry, refresh: reloadHere, logger, notice: options.notice });
+  context.rollback = options.cluster ? options.cluster.rollback : rollback?.watcher;
   const app = createApp(context);
+  const stopFollowing = followIfModelsDir(options.modelPath, reloadHere, (message) => options.notice?.(message));
   for (const { model, labels, role } of repository.versions()) {
     logger.info({ event: 'model_loaded', version: model.version, dir: model.dir, engine: model.engine, labels, role }, `model ${model.version} loaded (${role})`);
   }
@@ -205,7 +218,10 @@ export async function createServerParts(options: StartServerOptions): Promise<Se
   let disposed: Promise<void> | undefined;
   const dispose = () => {
     disposed ??= (async () => {
+      rollback?.stop();
+      stopFollowing();
       await predictor.idle();
+      await context.shadow?.idle();
       await predictionLog.close();
       await new Promise<void>((resolve) => logger.flush(() => resolve()));
       destination.end();

@@ -35,7 +35,7 @@ export function monitoringRoutes(context: ServeContext): Router {
       return;
     }
     const [report, versions] = await Promise.all([requireReport(context.monitoring, context.repository.current.version), versionSummaries(context, context.monitoring)]);
-    res.json({ ...report, versions });
+    res.json({ ...report, versions, shadow: context.shadow?.section() ?? null, rollback: context.rollback?.section() ?? null });
   });
   return router;
 }

@@ -49,6 +49,7 @@ export function tfServingRoutes(context: ServeContext): Router {
         chosenModel(res),
       );
       predictions.forEach((p, i) => recordPrediction(context, res, p, decoded[i].bytes));
+      context.shadow?.afterResponse(res, predictions);
       res.json({ predictions: predictions.map((p) => Array.from(p.probabilities)) });
     },
   ];

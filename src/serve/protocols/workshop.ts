@@ -56,6 +56,7 @@ export function workshopRoutes(context: ServeContext): Router {
     const bytes = decodeBase64Field(objectBody(req).image_base64, 'image_base64');
     const pixels = await decodeImageField(bytes, 'image_base64');
     const prediction = await context.predictor.predict(pixels, chosenModel(res));
+    context.shadow?.afterResponse(res, [prediction]);
     res.json(workshopBody(prediction, recordPrediction(context, res, prediction, bytes)));
   });
 
@@ -64,6 +65,7 @@ export function workshopRoutes(context: ServeContext): Router {
     const bytes = req.file.buffer;
     const pixels = await decodeImageField(bytes, 'file');
     const prediction = await context.predictor.predict(pixels, chosenModel(res));
+    context.shadow?.afterResponse(res, [prediction]);
     res.json(workshopBody(prediction, recordPrediction(context, res, prediction, bytes)));
   });
 
@@ -74,6 +76,7 @@ export function workshopRoutes(context: ServeContext): Router {
       decoded.map((d) => d.pixels),
       chosenModel(res),
     );
+    context.shadow?.afterResponse(res, predictions);
     res.json({ predictions: predictions.map((p, i) => workshopBody(p, recordPrediction(context, res, p, decoded[i].bytes))) });
   });
 

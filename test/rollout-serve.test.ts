@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import request from 'supertest';
 import { METADATA_FILE } from '../src/model/artifacts';
-import { setLabel } from '../src/model/registry/changes';
+import { removeLabel, setLabel } from '../src/model/registry/changes';
 import { AUDIT_FILE, LABELS_FILE, readAudit } from '../src/model/registry/store';
 import { encodePng } from '../src/preprocess';
 import { type RunningServer, startServer } from '../src/serve';
@@ -102,6 +102,30 @@ describe('serve --shadow', () => {
       expect(await request(shadowed.url).get('/metrics').then((r) => r.text)).toMatch(new RegExp(`^mldeploy_shadow_skipped_total\\{version="${v2}",reason="error"\\} [1-9]`, 'm'));
     } finally {
       await shadowed.close();
+    }
+  });
+});
+
+describe('the shadow label', () => {
+  const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'rollout-shadow-label-'));
+  const modelsDir = path.join(workDir, 'models');
+  afterAll(() => fs.rmSync(workDir, { recursive: true, force: true }));
+
+  it('shadows the version the label points at, and follows the label when it is removed', async () => {
+    const v1 = path.basename(await createModelFixture(modelsDir, { seed: 42 }));
+    const v2 = path.basename(await createModelFixture(modelsDir, { seed: 9 }));
+    await setLabel(modelsDir, v1, 'stable', null, 'promote');
+    await setLabel(modelsDir, v2, 'shadow', null);
+    const server = await startServer({ modelPath: modelsDir, port: 0, logDir: path.join(workDir, 'logs'), logLevel: 'silent' });
+    try {
+      await request(server.url).post('/predict').send({ image_base64: (await pngs(1, 3))[0] }).expect(200);
+      const seen = await monitoringUntil(server, (b) => (b.shadow as { compared: number } | null)?.compared === 1);
+      expect(seen.shadow).toMatchObject({ version: v2, primary_version: v1, compared: 1 });
+      await removeLabel(modelsDir, 'shadow', null);
+      await server.reload();
+      expect((await request(server.url).get('/monitoring').expect(200)).body.shadow).toBeNull();
+    } finally {
+      await server.close();
     }
   });
 });

@@ -169,9 +169,9 @@ describe('mldeploy retrain', () => {
     }
   });
 
-  it('killed while training, leaves no version: stable pinned, latest unchanged, only temp files behind', async () => {
+  /** Runs retrain in its own process on a fresh weak copy and sends `signal` once training starts. */
+  async function killWhileTraining(signal: NodeJS.Signals) {
     const models = modelsCopy(weakDir);
-    const [stable] = versions(models);
     const tmp = mkdtempSync(path.join(work, 'tmp-'));
     const child = spawn(
       process.execPath,
@@ -181,16 +181,30 @@ describe('mldeploy retrain', () => {
     let stdout = '';
     child.stdout.on('data', (chunk: Buffer) => {
       stdout += chunk.toString();
-      if (stdout.includes('training on ')) child.kill('SIGKILL');
+      if (stdout.includes('training on ')) child.kill(signal);
     });
-    const signal = await new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, sig) => resolve(sig)));
-    expect(signal).toBe('SIGKILL');
+    const exit = await new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, sig) => resolve(sig)));
+    // tsx-*: the test runner's own cache.
+    return { models, exit, leftovers: readdirSync(tmp).filter((n) => !n.startsWith('tsx-')) };
+  }
+
+  it('killed while training, leaves no version: stable pinned, latest unchanged', async () => {
+    const { models, exit, leftovers } = await killWhileTraining('SIGKILL');
+    const [stable] = versions(models);
+    expect(exit).toBe('SIGKILL');
     expect(versions(models)).toEqual([stable]);
     expect(readlinkSync(path.join(models, 'latest'))).toBe(stable);
     expect(readdirSync(models).filter((n) => !n.startsWith('.')).sort()).toEqual(['audit.jsonl', 'labels.json', 'latest', stable]);
     expect(labelsOf(models)).toEqual({ stable });
-    // What a SIGKILL cannot clean: the augmented images in the OS temp dir (tsx-*: the test runner's cache).
-    expect(readdirSync(tmp).filter((n) => !n.startsWith('tsx-'))).toEqual([expect.stringMatching(/^mldeploy-retrain-/)]);
+    // What a SIGKILL cannot clean: the augmented images in the OS temp dir.
+    expect(leftovers).toEqual([expect.stringMatching(/^mldeploy-retrain-/)]);
+  });
+
+  it('stopped by SIGTERM (or Ctrl-C) while training, also removes the augmented images and ends by that signal', async () => {
+    const { models, exit, leftovers } = await killWhileTraining('SIGTERM');
+    expect(exit).toBe('SIGTERM');
+    expect(versions(models)).toHaveLength(1);
+    expect(leftovers).toEqual([]);
   });
 
   it('--help lists the options and how the plan is made', async () => {

@@ -9,7 +9,7 @@
  * models dir has no `stable` label, the compared version is labelled stable before training, so the
  * candidate becoming `latest` changes nothing that serve serves.
  */
-import { promises as fs } from 'node:fs';
+import { promises as fs, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadCifar10 } from '../data/cifar10';
@@ -189,6 +189,7 @@ async function trainCandidate(
   emit: (event: RetrainEvent) => void,
 ): Promise<TrainRunResult> {
   const work = await fs.mkdtemp(path.join(os.tmpdir(), 'mldeploy-retrain-'));
+  const releaseSignals = removeOnSignal(work);
   try {
     const dataRoot = await writeTrainingSource(path.join(work, 'data'), images, dataset.test, dataset.classNames);
     return await runTraining({
@@ -206,8 +207,26 @@ async function trainCandidate(
       onEvent: (event) => emit({ type: 'training', event }),
     });
   } finally {
+    releaseSignals();
     await fs.rm(work, { recursive: true, force: true });
   }
+}
+
+const CLEANUP_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM'];
+
+/**
+ * Until released: on SIGINT or SIGTERM, removes `dir` (the augmented images, hundreds of MB on the
+ * full set) and re-raises the signal, so Ctrl-C ends the run as before minus the leftovers.
+ */
+function removeOnSignal(dir: string): () => void {
+  const onSignal = (signal: NodeJS.Signals) => {
+    release();
+    rmSync(dir, { recursive: true, force: true });
+    process.kill(process.pid, signal);
+  };
+  const release = () => CLEANUP_SIGNALS.forEach((signal) => process.off(signal, onSignal));
+  CLEANUP_SIGNALS.forEach((signal) => process.once(signal, onSignal));
+  return release;
 }
 
 async function decide(options: RetrainOptions, rules: ReturnType<typeof parseIfRules>): Promise<DriftDecision> {

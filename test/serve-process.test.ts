@@ -57,7 +57,7 @@ describe('mldeploy serve process', () => {
     const responses = await Promise.all(images.slice(0, 40).map((image) => predict(server.url, { image_base64: image })));
     expect(responses.every((r) => r.status === 200)).toBe(true);
     const metrics = await (await fetch(server.url + '/metrics')).text();
-    expect(metrics).toMatch(/mldeploy_http_requests_total\{method="POST",route="predict",status="200",version="v1_\d{4}_\d{2}_\d{2}"\} 40\b/);
+    expect(metrics).toMatch(/mldeploy_http_requests_total\{method="POST",route="predict",status="200",version="v\d+_\d{4}_\d{2}_\d{2}"\} 40\b/);
     // The version gauge is aggregated by max, not summed over workers.
     expect(metrics).toMatch(/mldeploy_model_info\{[^}]+\} 1\n/);
     server.child.kill('SIGTERM');

@@ -133,6 +133,31 @@ describe('ShadowRunner', () => {
     expect(run.section()).toMatchObject({ compared: 1, agreement: 1, skipped: 3 });
   });
 
+  it('with a share shadows that share of the requests, spread evenly, the others neither compared nor skipped', async () => {
+    const stats = new ShadowStats(new ShadowMetrics(new Registry()));
+    const shadowed: number[] = [];
+    let request = 0;
+    const run = new ShadowRunner(stats, {
+      shadow: () =>
+        fakeModel('v2', async () => {
+          shadowed.push(request);
+          return Float32Array.from([0.6, 0.4]);
+        }),
+      primary: () => primary,
+      busy: () => false,
+      share: 0.25,
+    });
+    for (request = 1; request <= 8; request++) {
+      const res = pendingResponse();
+      res.finish();
+      run.afterResponse(res, [prediction(primary, 0, 0.9)]);
+      await settle();
+      await run.idle();
+    }
+    expect(shadowed).toEqual([4, 8]);
+    expect(run.section()).toMatchObject({ compared: 2, skipped: 0 });
+  });
+
   it('a shadow that throws is counted as skipped and logged, nothing else', async () => {
     const { run, errors } = runner(
       fakeModel('v2', async () => {

@@ -3,7 +3,7 @@ import { Command, Option } from 'commander';
 import { parseServingBackendChoice, SERVING_BACKEND_CHOICES, ServingBackendChoice } from '../model/onnx/serving';
 import { DEFAULT_BATCHING, DEFAULT_HOST, DEFAULT_LIMITS, DEFAULT_LOG_DIR, DEFAULT_MODEL_NAME, DEFAULT_PORT, runServe } from '../serve';
 import { DEFAULT_MONITOR_WINDOW } from '../monitor/window';
-import { canaryOption, DEFAULT_CANARY_KEY_HEADER, parseHeaderName } from '../serve/routing';
+import { canaryOption, DEFAULT_CANARY_KEY_HEADER, parseHeaderName, parsePercent } from '../serve/routing';
 import { integer, positiveNumber } from './option-parsers';
 import { UsageError } from '../errors';
 import type { RollbackSetting } from '../rollout/server-rollout';
@@ -29,6 +29,7 @@ interface ServeCommandOptions {
   canaryPercent?: string;
   canaryKeyHeader: string;
   shadow?: string;
+  shadowShare: string;
   rollbackIf?: string;
   rollbackAfter?: string;
 }
@@ -52,6 +53,7 @@ export function registerServe(program: Command): void {
     .option('--canary <version:percent>', 'send this share of unpinned traffic (decimals allowed) to a version of the models dir, e.g. v3_2026_12_01:10')
     .option('--canary-percent <p>', 'send this share of unpinned traffic to the version the "canary" label points at (follows the label)')
     .option('--shadow <version>', 'also predict every answered request on this version of the models dir, after answering, and compare (/metrics, /monitoring); default: the version the "shadow" label points at')
+    .option('--shadow-share <percent>', 'shadow only this share of the requests, spread evenly (each shadow prediction takes CPU from the requests arriving meanwhile)', '100')
     .option('--rollback-if <rule>', "move stable back to its previous version by itself when this holds on its live figures, e.g. 'estimated_accuracy<0.6' or drift_detected (quote it; figures: estimated_accuracy, drift_detected, p_value, error_rate, latency_p95_ms)")
     .option('--rollback-after <n>', 'decide --rollback-if once per this many new predictions of the stable version (default: the monitor window)')
     .option('--canary-key-header <name>', 'request header that keeps a client on one side of the split (without it: the x-request-id)', DEFAULT_CANARY_KEY_HEADER)
@@ -98,6 +100,7 @@ export function registerServe(program: Command): void {
           canary: canaryOption(options.canary, options.canaryPercent),
           canaryKeyHeader: parseHeaderName('--canary-key-header', options.canaryKeyHeader),
           pinned: options.shadow ? [{ version: options.shadow, role: 'shadow' }] : undefined,
+          shadowShare: parsePercent('--shadow-share', options.shadowShare) / 100,
           rollback: rollbackOption(options.rollbackIf, options.rollbackAfter, options.monitorWindow),
         },
         {

@@ -118,6 +118,8 @@ export interface ShadowParts {
   registry: Registry;
   /** The in-process monitor, which then also gets the shadow's predictions. */
   monitor?: LiveMonitor;
+  /** Share of the primary's requests to shadow (serve --shadow-share), (0, 1]. */
+  share?: number;
   logger: Pick<Logger, 'warn'>;
 }
 
@@ -128,6 +130,7 @@ export function createShadowRunner(parts: ShadowParts): ShadowRunner {
     shadow: () => repository.versions().find((v) => v.role === 'shadow')?.model ?? null,
     primary: () => repository.current,
     busy: () => predictor.pending > 0,
+    share: parts.share,
     record: monitor && ((record) => monitor.record(record)),
     onError: (err, version) => logger.warn({ event: 'shadow_failed', version, error: err.message }, `shadow version ${version} failed: ${err.message}`),
   });

@@ -69,6 +69,8 @@ export interface StartServerOptions {
   canaryKeyHeader?: string;
   /** Versions served whatever the labels say, with their role (e.g. a shadow). */
   pinned?: FleetOptions['pinned'];
+  /** serve --shadow-share: the share (0..1) of the primary's requests the shadow version predicts too (default 1). */
+  shadowShare?: number;
   /** serve --rollback-if: roll `stable` back by itself when this rule holds on its live figures (needs a models dir and the monitor). */
   rollback?: RollbackSetting;
   /** What happens to the served set: refreshes after a label change, labels naming missing versions, versions that would not load. */
@@ -205,7 +207,7 @@ export async function createServerParts(options: StartServerOptions): Promise<Se
     metricsContentType: metrics.registry.contentType,
     monitoring: options.cluster ? options.cluster.monitoring : monitor && localMonitoring(monitor),
   };
-  if (isModelsDir(options.modelPath)) context.shadow = createShadowRunner({ repository, predictor, registry: metrics.registry, monitor, logger });
+  if (isModelsDir(options.modelPath)) context.shadow = createShadowRunner({ repository, predictor, registry: metrics.registry, monitor, logger, share: options.shadowShare });
   // --rollback-if runs where the monitor is: here, or in the cluster primary.
   const rollback = options.cluster ? null : startLocalRollback(options.rollback, { modelPath: options.modelPath, repository, monitor, traffic: context.traffic, registry: metrics.registry, refresh: reloadHere, logger, notice: options.notice });
   context.rollback = options.cluster ? options.cluster.rollback : rollback?.watcher;

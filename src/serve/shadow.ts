@@ -3,7 +3,9 @@
  * again by the shadow version and compared with what the client got (shadow-stats.ts). Shadow work
  * never touches the response: it starts after the response is finished, is skipped (and counted)
  * while other requests wait for the model or the shadow is still busy with an earlier request,
- * and a shadow that fails is only counted and logged. Only answers of the primary version are
+ * and a shadow that fails is only counted and logged. It does take CPU: a request arriving while a
+ * shadow prediction runs waits for it, so `share` (serve --shadow-share) shadows only that share
+ * of the primary's requests, spread evenly. Only answers of the primary version are
  * shadowed (a canary's are not comparisons with the primary). Shadow predictions are not written
  * to predictions.jsonl (that log is what clients were answered); they feed the monitor's window
  * of the shadow version, so GET /monitoring can estimate its accuracy.
@@ -25,6 +27,8 @@ export interface ShadowRunnerOptions {
   primary: () => ServedModel;
   /** True while requests wait for the model: shadow work then would delay them. */
   busy: () => boolean;
+  /** Share of the primary's requests to shadow, (0, 1] (default 1: every one). */
+  share?: number;
   /** Feeds the monitor's window of the shadow version (where the monitor runs in-process). */
   record?: (record: MonitoredRecord) => void;
   /** A shadow failure, for the server log; the client never sees it. */
@@ -33,6 +37,8 @@ export interface ShadowRunnerOptions {
 
 export class ShadowRunner {
   private running: Promise<void> | null = null;
+  /** Requests owed a shadow: grows by `share` per primary request, one is shadowed per whole unit. */
+  private credit = 0;
 
   constructor(
     private readonly stats: ShadowStats,
@@ -62,6 +68,9 @@ export class ShadowRunner {
     const shadow = this.options.shadow();
     const primary = predictions[0].model;
     if (!shadow || primary !== this.options.primary() || primary.version === shadow.version) return;
+    this.credit += this.options.share ?? 1;
+    if (this.credit < 1) return;
+    this.credit -= 1;
     if (this.running) return this.stats.skip(primary.version, shadow.version, 'shadow_busy', predictions.length);
     if (this.options.busy()) return this.stats.skip(primary.version, shadow.version, 'busy', predictions.length);
     this.running = this.predict(shadow, predictions).finally(() => {

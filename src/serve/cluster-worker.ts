@@ -4,7 +4,8 @@
  */
 import { AggregatorRegistry } from 'prom-client';
 import { WorkerMonitoring } from '../monitor/cluster';
-import { PrimaryMessage, refusedReloadNotice, reloadNotice, send, sendAndWait, ServeOptions, waitForStopSignal } from './lifecycle';
+import { PrimaryMessage, send, sendAndWait, ServeOptions, waitForStopSignal } from './lifecycle';
+import { refusedReloadNotice, reloadNotice } from './reload-notice';
 import { BufferedSink, PredictionSink } from './prediction-log';
 import { RunningServer, startServer } from './server';
 import { ForwardedTraffic } from './traffic';

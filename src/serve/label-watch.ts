@@ -8,7 +8,7 @@ import { realpathSync, watch } from 'node:fs';
 import { LATEST_LINK } from '../model/artifacts';
 import { LABELS_FILE } from '../model/registry/store';
 import { isModelsDir } from './fleet-plan';
-import { refusedReloadNotice, reloadNotice } from './lifecycle';
+import { refusedReloadNotice, reloadNotice } from './reload-notice';
 import { ReloadResult } from './repository';
 
 export const WATCH_DEBOUNCE_MS = 150;

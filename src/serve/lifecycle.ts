@@ -2,7 +2,6 @@
 import type { Worker } from 'node:cluster';
 import type { MonitoringReport } from '../monitor/live';
 import type { RollbackSection } from '../rollout/monitoring-contract';
-import { ReloadResult } from './repository';
 import type { StartServerOptions } from './server';
 import type { TrafficFigures, TrafficSample } from './traffic';
 
@@ -54,17 +53,6 @@ export function waitForStopSignal(): Promise<NodeJS.Signals> {
     };
     for (const s of STOP_SIGNALS) process.on(s, handler);
   });
-}
-
-export function reloadNotice(result: ReloadResult): string {
-  const others = result.versions.length > 1 ? ` (versions served: ${result.versions.join(', ')})` : '';
-  if (!result.changed) return `reloaded: still ${result.version} (no newer model)${others}`;
-  if (result.version === result.previous_version) return `reloaded: still ${result.version}; versions served now: ${result.versions.join(', ')}`;
-  return `reloaded: now serving ${result.version} (was ${result.previous_version})${others}`;
-}
-
-export function refusedReloadNotice(err: Error): string {
-  return `reload refused: ${err.message}; still serving the previous model`;
 }
 
 export function send(target: Worker | NodeJS.Process, message: PrimaryMessage | WorkerMessage): void {

@@ -10,7 +10,8 @@ import { runWorker } from './cluster-worker';
 import { checkFleetOptions } from './fleet-plan';
 import { DEFAULT_MONITOR_WINDOW } from '../monitor/window';
 import { checkRollbackSetting } from '../rollout/server-rollout';
-import { refusedReloadNotice, reloadNotice, ServeEvents, ServeOptions, waitForStopSignal } from './lifecycle';
+import { ServeEvents, ServeOptions, waitForStopSignal } from './lifecycle';
+import { refusedReloadNotice, reloadNotice } from './reload-notice';
 import { DEFAULT_LOG_DIR, resolveLimits, RunningServer, startServer } from './server';
 
 export type { ServeOptions, ServeEvents, ReadyInfo } from './lifecycle';

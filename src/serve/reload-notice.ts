@@ -1,0 +1,13 @@
+/** The one-line notices serve prints after a refresh of the served versions (SIGHUP, /admin/reload, a label change). */
+import type { ReloadResult } from './repository';
+
+export function reloadNotice(result: ReloadResult): string {
+  const others = result.versions.length > 1 ? ` (versions served: ${result.versions.join(', ')})` : '';
+  if (!result.changed) return `reloaded: still ${result.version} (no newer model)${others}`;
+  if (result.version === result.previous_version) return `reloaded: still ${result.version}; versions served now: ${result.versions.join(', ')}`;
+  return `reloaded: now serving ${result.version} (was ${result.previous_version})${others}`;
+}
+
+export function refusedReloadNotice(err: Error): string {
+  return `reload refused: ${err.message}; still serving the previous model`;
+}

@@ -78,6 +78,26 @@ async function stopServer(child) {
   await new Promise((resolve) => child.once('exit', resolve));
 }
 
+/** autocannon POSTing JSON `bodies` (in turn) to `<url>/predict` over `connections` for `duration` s. */
+function loadPredict(url, bodies, connections, duration) {
+  const autocannon = require('autocannon');
+  let next = 0;
+  return autocannon({
+    url: `${url}/predict`,
+    connections,
+    duration,
+    requests: [{ method: 'POST', headers: { 'content-type': 'application/json' }, setupRequest: (request) => ({ ...request, body: bodies[next++ % bodies.length] }) }],
+  });
+}
+
+/** The median of the defined values (undefined for none). */
+function median(values) {
+  const sorted = values.filter((v) => v !== undefined).sort((a, b) => a - b);
+  if (sorted.length === 0) return undefined;
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
 /** Runs a bench's main(); a failure prints one line and exits 1. */
 function runBench(main) {
   main().catch((err) => {
@@ -86,4 +106,4 @@ function runBench(main) {
   });
 }
 
-module.exports = { root, log, ensureBuilt, tempDir, removeTempDirs, chooseModel, startServer, stopServer, runBench };
+module.exports = { root, log, ensureBuilt, tempDir, removeTempDirs, chooseModel, startServer, stopServer, loadPredict, median, runBench };

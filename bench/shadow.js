@@ -12,7 +12,7 @@
 const fs = require('node:fs');
 const path = require('node:path');
 const { parseArgs } = require('node:util');
-const { root, log, ensureBuilt, tempDir, removeTempDirs, chooseModel, startServer, stopServer, runBench } = require('./common');
+const { root, log, ensureBuilt, tempDir, removeTempDirs, chooseModel, startServer, stopServer, loadPredict, median, runBench } = require('./common');
 
 const { values: args } = parseArgs({
   options: {
@@ -51,22 +51,11 @@ async function requestBodies() {
   return bodies;
 }
 
-function load(url, bodies, connections, duration) {
-  const autocannon = require('autocannon');
-  let next = 0;
-  return autocannon({
-    url: `${url}/predict`,
-    connections,
-    duration,
-    requests: [{ method: 'POST', headers: { 'content-type': 'application/json' }, setupRequest: (request) => ({ ...request, body: bodies[next++ % bodies.length] }) }],
-  });
-}
-
 async function measure(modelsDir, bodies, connections, shadow) {
   const { child, url } = await startServer(modelsDir, '1', shadow ? ['--shadow', 'v2_2026_01_01', '--shadow-share', args.share] : []);
   try {
-    await load(url, bodies, connections, Number(args.warmup));
-    const result = await load(url, bodies, connections, Number(args.duration));
+    await loadPredict(url, bodies, connections, Number(args.warmup));
+    const result = await loadPredict(url, bodies, connections, Number(args.duration));
     const failed = result.non2xx + result.errors + result.timeouts;
     if (failed > 0) throw new Error(`${failed} requests failed`);
     const section = (await (await fetch(`${url}/monitoring`)).json()).shadow;
@@ -76,13 +65,6 @@ async function measure(modelsDir, bodies, connections, shadow) {
     await stopServer(child);
   }
 }
-
-const median = (values) => {
-  const sorted = values.filter((v) => v !== undefined).sort((a, b) => a - b);
-  if (sorted.length === 0) return undefined;
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-};
 
 async function main() {
   ensureBuilt();

@@ -109,8 +109,10 @@ function promoteHelp(): string {
   const figures = Object.entries(PROMOTION_FIGURES).map(([name, text]) => `  ${name.padEnd(width)}  ${text}`);
   return [
     '',
-    "Guarded promotion (--url + --require, repeatable): <figure><op><number>, or <figure><op>stable[+-<number>] to compare with the stable version's figure",
-    '(estimated_accuracy, error_rate, latency_p95_ms). Operators > >= < <=. Every rule must hold; a figure the server cannot give fails its rule (exit 1).',
+    'Guarded promotion (--url + --require, repeatable): <figure><op><number>, or',
+    "<figure><op>stable[+-<number>] to compare with the stable version's figure (estimated_accuracy,",
+    'error_rate, latency_p95_ms). Operators > >= < <=. Every rule must hold; a figure the server',
+    'cannot give (or from fewer than --min-samples) fails its rule: exit 1, nothing promoted.',
     ...figures,
     '',
   ].join('\n');

@@ -11,6 +11,7 @@ import { encodePng } from '../src/preprocess';
 import { readPredictionLog, RunningServer, startServer } from '../src/serve';
 import { syntheticImages } from './helpers/model-fixture';
 import { createRegistryDir, createTemplateVersion, removeDir, versionName } from './helpers/registry-fixture';
+import { runCli } from './helpers/cli-run';
 import { until } from './helpers/serve-cli';
 
 const [V1, V2, V3] = [1, 2, 3].map(versionName);
@@ -169,7 +170,8 @@ describe('serving several versions of a models dir', () => {
         else failures.push(answer);
       }
     });
-    await setLabel(dir, V3, 'stable', 'promote v3 under load', 'promote');
+    const promoted = await runCli('models', 'promote', V3, '--models-dir', dir, '--reason', 'promote v3 under load');
+    expect(promoted.code).toBe(0);
     await until(() => seen.has(V3), 'v3 to answer after the promotion');
     expect(await stableVersion()).toBe(V3);
 

@@ -13,8 +13,8 @@ import { initEngine } from '../model/engine';
 import { servingEngineInfo, ServingBackendChoice, ServingEngineInfo, tfjsEngineFor } from '../model/onnx/serving';
 import { inProcessMonitor, localMonitoring, type MonitoringAccess } from '../monitor/access';
 import type { LiveMonitor } from '../monitor/live';
-import { requireInteger } from '../util/validation';
 import { createApp } from './app';
+import { resolveLimits, ServerLimits } from './limits';
 import { ServeContext } from './context';
 import { predictionLogDroppedCounter, ServeMetrics } from './metrics';
 import { reportingHealth, RotatingFileSink } from './prediction-file';
@@ -28,6 +28,9 @@ import { TrafficAccess, VersionTraffic } from './traffic';
 import { isModelsDir } from './fleet-plan';
 import { createShadowRunner, startLocalRollback, type RollbackSetting } from '../rollout/server-rollout';
 import type { RollbackSection } from '../rollout/monitoring-contract';
+
+export { DEFAULT_LIMITS, resolveLimits } from './limits';
+export type { ServerLimits } from './limits';
 
 export const DEFAULT_PORT = 8000;
 export const DEFAULT_HOST = '127.0.0.1';
@@ -46,19 +49,6 @@ export function openServerLog(logDir: string): ReturnType<typeof pino.destinatio
 /** How long a graceful stop waits for in-flight requests before closing their connections. */
 const DRAIN_TIMEOUT_MS = 10_000;
 
-/** Per-process HTTP limits against slow and idle clients (slowloris) and connection floods. */
-export interface ServerLimits {
-  /** A client must have sent all request headers this long after connecting (else 408 and close). */
-  headersTimeoutMs: number;
-  /** A whole request (headers and body) must have arrived within this (else 408 and close). */
-  requestTimeoutMs: number;
-  /** An idle keep-alive connection is closed after this; above a load balancer's 60 s idle timeout. */
-  keepAliveTimeoutMs: number;
-  /** Connections beyond this many are closed at once (per process; per worker in cluster mode). */
-  maxConnections: number;
-}
-
-export const DEFAULT_LIMITS: ServerLimits = { headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 65_000, maxConnections: 1024 };
 
 export interface StartServerOptions {
   /** A version dir or `<models-dir>/latest` (that one version), or a models dir (stable + labelled versions). */
@@ -232,18 +222,6 @@ export async function createServerParts(options: StartServerOptions): Promise<Se
     return disposed;
   };
   return { context, app, reload: reloadHere, dispose };
-}
-
-/** Defaults filled in and checked (UsageError), so a bad flag fails before any worker starts. */
-export function resolveLimits(given: Partial<ServerLimits> = {}): ServerLimits {
-  const limits = { ...DEFAULT_LIMITS, ...given };
-  for (const [name, value] of Object.entries(limits)) {
-    requireInteger(`server limit ${name}`, value, 1);
-  }
-  if (limits.headersTimeoutMs > limits.requestTimeoutMs) {
-    throw new UsageError(`the headers timeout (${limits.headersTimeoutMs} ms) must not exceed the request timeout (${limits.requestTimeoutMs} ms)`);
-  }
-  return limits;
 }
 
 /** Every served version's reference for the monitor; the primary last, so it is the window kept longest. */

@@ -48,7 +48,7 @@ const seconds = (option: string) => (value: string) => Math.round(positiveNumber
 export function registerServe(program: Command): void {
   program
     .command('serve')
-    .description('serve the trained model over HTTP (workshop JSON, multipart, batch, TF Serving REST, /metrics)')
+    .description('serve the trained model (or a models dir: stable, labelled and canary versions) over HTTP (workshop JSON, multipart, batch, TF Serving REST, /metrics)')
     .option('--model <path>', 'a version dir or <models-dir>/latest (that version), or a models dir (its stable version, else the newest, plus every labelled version; label changes apply live)', 'saved_models/latest')
     .option('--canary <version:percent>', 'send this share of unpinned traffic (decimals allowed) to a version of the models dir, e.g. v3_2026_12_01:10')
     .option('--canary-percent <p>', 'send this share of unpinned traffic to the version the "canary" label points at (follows the label)')

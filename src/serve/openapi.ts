@@ -164,7 +164,7 @@ export function openApiDocument(serverVersion: string, modelName: string): objec
       '/admin/reload': {
         post: {
           summary:
-            'Reload the model --model points at (a broken model is refused; the old one keeps serving). Without an API key, clients on this machine only (403 otherwise). ' +
+            'Refresh the served versions from --model (its labels and latest; a broken version is refused and the old one keeps serving). Without an API key, clients on this machine only (403 otherwise). ' +
             'Needs Content-Type: application/json or an API key header (415 otherwise); a browser Origin must be this server or listed in --cors (403 otherwise)',
           security: secured,
           responses: { 200: ok({ type: 'object' }), 401: error, 403: error, 409: error, 415: error },

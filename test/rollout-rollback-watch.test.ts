@@ -44,14 +44,15 @@ describe('--rollback-if rules', () => {
 describe('RollbackWatcher', () => {
   function watcher(sequence: Array<StableFigures | null>, rollback: (reason: string) => Promise<{ from: string | null; to: string | null }>) {
     const events: RollbackEvent[] = [];
-    const refreshes: number[] = [];
+    /** Per refresh: whether the section already said "rolled back" while the server was refreshing. */
+    const refreshes: boolean[] = [];
     let i = 0;
-    const watch = new RollbackWatcher({
+    const watch: RollbackWatcher = new RollbackWatcher({
       rule: parseRollbackRule('estimated_accuracy<0.6'),
       after: 100,
       figures: async () => sequence[Math.min(i++, sequence.length - 1)],
       rollback,
-      refresh: async () => refreshes.push(i),
+      refresh: async () => refreshes.push(watch.section().triggered_at !== undefined),
       onEvent: (event) => events.push(event),
       now: () => new Date('2026-12-01T23:30:00.000Z'),
     });
@@ -71,7 +72,7 @@ describe('RollbackWatcher', () => {
     await watch.check(); // the same bad version again: no second rollback
     const reason = 'estimated_accuracy<0.6 held: estimated_accuracy 0.3 over 120 predictions of v2';
     expect(reasons).toEqual([reason]);
-    expect(refreshes).toHaveLength(1);
+    expect(refreshes).toEqual([false]); // the section says so only once the server serves the previous version
     expect(events).toEqual([{ kind: 'rolled_back', from: 'v2', to: 'v1', reason }]);
     expect(watch.section()).toEqual({ rule: 'estimated_accuracy<0.6', after: 100, triggered_at: '2026-12-01T23:30:00.000Z', from: 'v2', to: 'v1', reason });
   });

@@ -106,17 +106,20 @@ export class RollbackWatcher {
     if (!decision.trigger) return;
     this.handled.add(stable.version);
     const at = (this.options.now?.() ?? new Date()).toISOString();
+    let moved: { from: string | null; to: string | null };
     try {
-      const { from, to } = await this.options.rollback(decision.reason);
-      this.last = { triggered_at: at, ...(from ? { from } : {}), ...(to ? { to } : {}), reason: decision.reason };
-      this.options.onEvent({ kind: 'rolled_back', from, to, reason: decision.reason });
+      moved = await this.options.rollback(decision.reason);
     } catch (err) {
       const error = (err as Error).message;
       this.last = { triggered_at: at, from: stable.version, reason: `${decision.reason}; the rollback failed: ${error}` };
       this.options.onEvent({ kind: 'failed', version: stable.version, reason: decision.reason, error });
       return;
     }
+    // Reported once the server serves the new stable, so /monitoring never says "rolled back" while the old one answers.
     await this.options.refresh().catch((err: Error) => this.options.onEvent({ kind: 'refresh_failed', error: err.message }));
+    const { from, to } = moved;
+    this.last = { triggered_at: at, ...(from ? { from } : {}), ...(to ? { to } : {}), reason: decision.reason };
+    this.options.onEvent({ kind: 'rolled_back', from, to, reason: decision.reason });
   }
 
   /** Checks every `everyMs` until the returned stop function is called (the timer never keeps the process alive). */

@@ -4,41 +4,8 @@
  * variables the deploy files set are the ones serve reads.
  */
 import { DockerfileParser } from 'dockerfile-ast';
-import { buildProgram } from '../src/cli';
+import { commandLine, CommandLine, helpFlags, helpText, shellCommandLines } from './helpers/cli-help';
 import { ComposeFile, parseYamlDocuments, parseYamlFile, readText, repoPath, WorkflowFile } from './helpers/deploy-validators';
-
-interface CommandLine {
-  source: string;
-  subcommand: string;
-  flags: string[];
-}
-
-/** The text `mldeploy <subcommand> --help` prints. */
-function helpText(subcommand: string): string {
-  const command = buildProgram().commands.find((c) => c.name() === subcommand);
-  if (!command) throw new Error(`mldeploy has no "${subcommand}" command`);
-  return command.helpInformation();
-}
-
-const helpFlags = (subcommand: string): Set<string> => new Set(helpText(subcommand).match(/--[a-z][a-z0-9-]*/g) ?? []);
-
-/** Flags of an argument list that starts with the subcommand (`serve --model x ...`). */
-function commandLine(source: string, args: string[]): CommandLine {
-  const [subcommand, ...rest] = args;
-  return { source, subcommand, flags: rest.filter((a) => a.startsWith('--')).map((a) => a.split('=')[0]) };
-}
-
-/** `... mldeploy <subcommand> <args>` inside shell text: continuations joined, quotes dropped. */
-function shellCommandLines(source: string, shell: string): CommandLine[] {
-  const lines = shell.replace(/\\\n/g, ' ').split('\n');
-  return lines.flatMap((line) => {
-    const words = line.split(/\s+/).map((w) => w.replace(/^['"]|['"]$/g, ''));
-    const at = words.findIndex((w) => /(^|\/)mldeploy$/.test(w));
-    if (at < 0 || !words[at + 1] || words[at + 1].startsWith('-')) return [];
-    const end = words.findIndex((w, i) => i > at && /^(>|2>|&|\||&&|;)/.test(w));
-    return [commandLine(source, words.slice(at + 1, end < 0 ? undefined : end))];
-  });
-}
 
 function deployCommandLines(): CommandLine[] {
   const dockerfile = DockerfileParser.parse(readText(repoPath('Dockerfile'))).getInstructions();

@@ -106,6 +106,37 @@ describe('serve --shadow', () => {
   });
 });
 
+describe('serve --shadow with --workers 2', () => {
+  const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'rollout-shadow-cluster-'));
+  const modelsDir = path.join(workDir, 'models');
+  afterAll(() => fs.rmSync(workDir, { recursive: true, force: true }));
+
+  it("counts every worker's comparisons once, in the primary, and feeds the shadow's monitor window", async () => {
+    const v1 = path.basename(await createMonitoredModelFixture(modelsDir, 3));
+    const v2 = path.basename(await createMonitoredModelFixture(modelsDir, 4));
+    await setLabel(modelsDir, v1, 'stable', null, 'promote');
+    const serve = await startServe(['--model', modelsDir, '--workers', '2', '--shadow', v2, '--log-dir', path.join(workDir, 'logs'), '--monitor-window', '60']);
+    try {
+      const images = await pngs(24, 6);
+      for (const image of images) await request(serve.url).post('/predict').send({ image_base64: image }).expect(200);
+      const seen = await monitoringUntil({ url: serve.url } as RunningServer, (b) => {
+        const s = b.shadow as { compared: number; skipped: number } | null;
+        return s !== null && s.compared + s.skipped === images.length;
+      });
+      const shadow = seen.shadow as { compared: number; version: string; primary_version: string };
+      expect(shadow).toMatchObject({ version: v2, primary_version: v1 });
+      expect(shadow.compared).toBeGreaterThan(0);
+      const metrics = (await request(serve.url).get('/metrics').expect(200)).text;
+      expect(metrics.match(/^mldeploy_shadow_comparisons_total\{.*$/gm)).toEqual([`mldeploy_shadow_comparisons_total{version="${v2}",primary_version="${v1}"} ${shadow.compared}`]);
+      const entry = (seen.versions as { version: string; window: { samples: number } }[]).find((v) => v.version === v2);
+      expect(entry?.window.samples).toBe(shadow.compared);
+    } finally {
+      serve.child.kill('SIGTERM');
+      await serve.exited;
+    }
+  });
+});
+
 describe('the shadow label', () => {
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'rollout-shadow-label-'));
   const modelsDir = path.join(workDir, 'models');

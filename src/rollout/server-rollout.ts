@@ -8,12 +8,13 @@ import { realpathSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
 import { UsageError } from '../errors';
-import type { LiveMonitor } from '../monitor/live';
+import type { LiveMonitor, MonitoredRecord } from '../monitor/live';
 import { isModelsDir } from '../serve/fleet-plan';
 import { METRIC_PREFIX } from '../serve/metrics';
 import type { BatchingPredictor } from '../serve/predictor';
 import type { ModelRepository } from '../serve/repository';
 import { ShadowRunner } from '../serve/shadow';
+import type { ForwardedShadowStats } from '../serve/shadow-cluster';
 import { ShadowMetrics, ShadowStats } from '../serve/shadow-stats';
 import type { TrafficAccess } from '../serve/traffic';
 import { registryRollback, stableFiguresOf } from './rollback-sources';
@@ -120,18 +121,21 @@ export interface ShadowParts {
   monitor?: LiveMonitor;
   /** Share of the primary's requests to shadow (serve --shadow-share), (0, 1]. */
   share?: number;
+  /** Cluster workers: results and shadow predictions go to the primary, which keeps the figures and metrics. */
+  forward?: ForwardedShadowStats;
   logger: Pick<Logger, 'warn'>;
 }
 
 /** The shadow runner: it shadows whatever version the served set has in the shadow role (none: it does nothing). */
 export function createShadowRunner(parts: ShadowParts): ShadowRunner {
-  const { repository, predictor, monitor, logger } = parts;
-  return new ShadowRunner(new ShadowStats(new ShadowMetrics(parts.registry)), {
+  const { repository, predictor, monitor, logger, forward } = parts;
+  const local = monitor && ((record: MonitoredRecord) => monitor.record(record));
+  return new ShadowRunner(forward ?? new ShadowStats(new ShadowMetrics(parts.registry)), {
     shadow: () => repository.versions().find((v) => v.role === 'shadow')?.model ?? null,
     primary: () => repository.current,
     busy: () => predictor.pending > 0,
     share: parts.share,
-    record: monitor && ((record) => monitor.record(record)),
+    record: forward ? (record) => forward.record(record) : local,
     onError: (err, version) => logger.warn({ event: 'shadow_failed', version, error: err.message }, `shadow version ${version} failed: ${err.message}`),
   });
 }

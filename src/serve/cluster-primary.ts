@@ -17,6 +17,8 @@ import { reportingHealth, RotatingFileSink } from './prediction-file';
 import { PREDICTION_LOG_FILE } from './prediction-log';
 import { DEFAULT_LOG_DIR } from './server';
 import { VersionTraffic } from './traffic';
+import { applyShadowEvents } from './shadow-cluster';
+import { ShadowMetrics, ShadowStats } from './shadow-stats';
 import { stableFiguresFrom, startRollbackWatch } from '../rollout/server-rollout';
 
 /** Delay before replacing a crashed worker: doubles per crash, back to the base after a quiet minute. */
@@ -62,6 +64,8 @@ export async function runPrimary(options: ServeOptions, events: ServeEvents): Pr
   const aggregator = new AggregatorRegistry();
   const monitor = options.monitor === false ? undefined : new PrimaryMonitor(options.modelPath, ownRegistry, { size: options.monitor?.window });
   const traffic = new VersionTraffic(options.monitor ? options.monitor.window : undefined);
+  // The workers' shadow results, counted here once (the metrics in this process's registry).
+  const shadowStats = new ShadowStats(new ShadowMetrics(ownRegistry));
   /** What the workers serve, the primary (stable) version first. */
   let servingVersions: string[] = [];
   // --rollback-if runs here, beside the monitor; every worker follows the labels.json change itself.
@@ -108,7 +112,10 @@ export async function runPrimary(options: ServeOptions, events: ServeEvents): Pr
         monitor?.recordLines(message.lines);
         break;
       case 'mldeploy:monitoring-request':
-        send(worker, { type: 'mldeploy:monitoring-response', id: message.id, report: monitor?.report(message.version) ?? null, rollback: rollback?.watcher.section() ?? null });
+        send(worker, { type: 'mldeploy:monitoring-response', id: message.id, report: monitor?.report(message.version) ?? null, rollback: rollback?.watcher.section() ?? null, shadow: shadowStats.current() });
+        break;
+      case 'mldeploy:shadow':
+        applyShadowEvents(message.events, shadowStats, monitor && ((record) => monitor.monitor.record(record)));
         break;
       case 'mldeploy:traffic':
         for (const sample of message.samples) traffic.record(sample);

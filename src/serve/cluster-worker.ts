@@ -9,6 +9,7 @@ import { refusedReloadNotice, reloadNotice } from './reload-notice';
 import { BufferedSink, PredictionSink } from './prediction-log';
 import { RunningServer, startServer } from './server';
 import { ForwardedTraffic } from './traffic';
+import { ForwardedShadowStats } from './shadow-cluster';
 import type { RollbackSection } from '../rollout/monitoring-contract';
 
 export async function runWorker(options: ServeOptions): Promise<void> {
@@ -22,7 +23,15 @@ export async function runWorker(options: ServeOptions): Promise<void> {
     },
     close: () => lastSend,
   };
-  const monitoring = options.monitor === false ? undefined : new WorkerMonitoring((id, version) => send(process, { type: 'mldeploy:monitoring-request', id, version }));
+  const shadow = new ForwardedShadowStats((events) => send(process, { type: 'mldeploy:shadow', events }));
+  // Shadow results still buffered here go first, so the answer includes this worker's latest.
+  const monitoring =
+    options.monitor === false
+      ? undefined
+      : new WorkerMonitoring((id, version) => {
+          shadow.flush();
+          send(process, { type: 'mldeploy:monitoring-request', id, version });
+        });
   const traffic = new ForwardedTraffic(
     (samples) => send(process, { type: 'mldeploy:traffic', samples }),
     (id, versions) => send(process, { type: 'mldeploy:traffic-request', id, versions }),
@@ -43,6 +52,7 @@ export async function runWorker(options: ServeOptions): Promise<void> {
         monitoring,
         traffic,
         serving: (versions) => send(process, { type: 'mldeploy:serving', versions }),
+        shadow,
         rollback: options.rollback ? { section: () => lastRollback ?? { rule: options.rollback!.rule, after: options.rollback!.after } } : undefined,
       },
     });
@@ -61,6 +71,7 @@ export async function runWorker(options: ServeOptions): Promise<void> {
     if (message?.type === 'mldeploy:metrics-response') settleMetricsRequest(message);
     if (message?.type === 'mldeploy:monitoring-response') {
       lastRollback = message.rollback ?? null;
+      shadow.settle(message.shadow ?? null);
       monitoring?.settle(message.id, message.report);
     }
     if (message?.type === 'mldeploy:traffic-response') traffic.settle(message.id, message.figures);
@@ -76,6 +87,7 @@ export async function runWorker(options: ServeOptions): Promise<void> {
   await Promise.race([waitForStopSignal(), shutdownMessage]);
   await server.close();
   traffic.flush();
+  shadow.flush();
   process.exit(0);
 }
 

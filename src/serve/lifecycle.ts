@@ -1,7 +1,8 @@
 /** What the single-process, cluster-primary and cluster-worker lifecycles share: options, events, IPC messages, signals. */
 import type { Worker } from 'node:cluster';
 import type { MonitoringReport } from '../monitor/live';
-import type { RollbackSection } from '../rollout/monitoring-contract';
+import type { RollbackSection, ShadowSection } from '../rollout/monitoring-contract';
+import type { ShadowEvent } from './shadow-cluster';
 import type { StartServerOptions } from './server';
 import type { TrafficFigures, TrafficSample } from './traffic';
 
@@ -33,6 +34,7 @@ export type WorkerMessage =
   | { type: 'mldeploy:notice'; message: string }
   | { type: 'mldeploy:monitoring-request'; id: number; version: string }
   | { type: 'mldeploy:traffic'; samples: TrafficSample[] }
+  | { type: 'mldeploy:shadow'; events: ShadowEvent[] }
   | { type: 'mldeploy:traffic-request'; id: number; versions: string[] }
   | { type: 'mldeploy:serving'; versions: string[] };
 
@@ -40,7 +42,7 @@ export type PrimaryMessage =
   | { type: 'mldeploy:metrics-response'; id: number; text?: string; error?: string }
   | { type: 'mldeploy:reload' }
   | { type: 'mldeploy:shutdown' }
-  | { type: 'mldeploy:monitoring-response'; id: number; report: MonitoringReport | null; rollback?: RollbackSection | null }
+  | { type: 'mldeploy:monitoring-response'; id: number; report: MonitoringReport | null; rollback?: RollbackSection | null; shadow?: ShadowSection | null }
   | { type: 'mldeploy:traffic-response'; id: number; figures: Record<string, TrafficFigures> };
 
 const STOP_SIGNALS: NodeJS.Signals[] = ['SIGTERM', 'SIGINT'];

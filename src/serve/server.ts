@@ -28,6 +28,7 @@ import { TrafficAccess, VersionTraffic } from './traffic';
 import { isModelsDir } from './fleet-plan';
 import { createShadowRunner, startLocalRollback, type RollbackSetting } from '../rollout/server-rollout';
 import type { RollbackSection } from '../rollout/monitoring-contract';
+import type { ForwardedShadowStats } from './shadow-cluster';
 
 export { DEFAULT_LIMITS, resolveLimits } from './limits';
 export type { ServerLimits } from './limits';
@@ -96,6 +97,8 @@ export interface ClusterHooks {
   monitoring?: MonitoringAccess;
   /** The primary's per-version request figures. */
   traffic: TrafficAccess;
+  /** Where shadow results go (the primary keeps the shadow figures and metrics). */
+  shadow: ForwardedShadowStats;
   /** /monitoring's `rollback` section from the primary, which runs --rollback-if. */
   rollback?: { section(): RollbackSection };
   /** Called with the served versions after every load and refresh (the primary's monitor reads their references). */
@@ -197,7 +200,7 @@ export async function createServerParts(options: StartServerOptions): Promise<Se
     metricsContentType: metrics.registry.contentType,
     monitoring: options.cluster ? options.cluster.monitoring : monitor && localMonitoring(monitor),
   };
-  if (isModelsDir(options.modelPath)) context.shadow = createShadowRunner({ repository, predictor, registry: metrics.registry, monitor, logger, share: options.shadowShare });
+  if (isModelsDir(options.modelPath)) context.shadow = createShadowRunner({ repository, predictor, registry: metrics.registry, monitor, logger, share: options.shadowShare, forward: options.cluster?.shadow });
   // --rollback-if runs where the monitor is: here, or in the cluster primary.
   const rollback = options.cluster ? null : startLocalRollback(options.rollback, { modelPath: options.modelPath, repository, monitor, traffic: context.traffic, registry: metrics.registry, refresh: reloadHere, logger, notice: options.notice });
   context.rollback = options.cluster ? options.cluster.rollback : rollback?.watcher;

@@ -64,8 +64,15 @@ export class ShadowMetrics {
   }
 }
 
+/** Where a shadow runner's results go: this process's figures, or (cluster workers) the primary's. */
+export interface ShadowRecorder {
+  compare(primaryVersion: string, shadowVersion: string, primary: ComparedPrediction[], shadow: ComparedPrediction[], latencyMs: number): void;
+  skip(primaryVersion: string, shadowVersion: string, reason: ShadowSkipReason, images: number): void;
+  section(primaryVersion: string, shadowVersion: string): ShadowSection;
+}
+
 /** The running figures for one (shadow, primary) pair; a new pair starts from zero. */
-export class ShadowStats {
+export class ShadowStats implements ShadowRecorder {
   private pair: { version: string; primary: string } | null = null;
   private compared = 0;
   private agreed = 0;
@@ -117,6 +124,11 @@ export class ShadowStats {
       latency_p95_ms: sorted.length === 0 ? null : sorted[Math.min(sorted.length - 1, Math.ceil(0.95 * sorted.length) - 1)],
       skipped: this.skippedCount,
     };
+  }
+
+  /** The section of the pair seen last (the cluster primary answers workers with it); null before any. */
+  current(): ShadowSection | null {
+    return this.pair ? this.section(this.pair.primary, this.pair.version) : null;
   }
 
   private usePair(version: string, primary: string): void {

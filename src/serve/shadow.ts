@@ -18,7 +18,7 @@ import { PIXELS_PER_IMAGE } from '../preprocess';
 import type { ShadowSection } from '../rollout/monitoring-contract';
 import type { ImagePrediction } from './predictor';
 import type { ServedModel } from './served-model';
-import type { ComparedPrediction, ShadowStats } from './shadow-stats';
+import type { ComparedPrediction, ShadowRecorder } from './shadow-stats';
 
 export interface ShadowRunnerOptions {
   /** The shadow version served now (follows label refreshes), or null. */
@@ -41,7 +41,7 @@ export class ShadowRunner {
   private credit = 0;
 
   constructor(
-    private readonly stats: ShadowStats,
+    private readonly stats: ShadowRecorder,
     private readonly options: ShadowRunnerOptions,
   ) {}
 

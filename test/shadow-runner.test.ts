@@ -17,6 +17,7 @@ import { PIXELS_PER_IMAGE } from '../src/preprocess';
 import type { ImagePrediction } from '../src/serve/predictor';
 import { loadServedModel, type ServedModel } from '../src/serve/served-model';
 import { ShadowRunner } from '../src/serve/shadow';
+import { applyShadowEvents, ForwardedShadowStats, type ShadowEvent } from '../src/serve/shadow-cluster';
 import { ShadowMetrics, ShadowStats } from '../src/serve/shadow-stats';
 import { createModelFixture, syntheticImages } from './helpers/model-fixture';
 
@@ -171,6 +172,30 @@ describe('ShadowRunner', () => {
     await run.idle();
     expect(run.section()).toMatchObject({ compared: 0, skipped: 1 });
     expect(errors).toEqual(['v2: shadow exploded']);
+  });
+});
+
+describe('shadow figures across cluster workers', () => {
+  it("a worker's results reach the primary's stats in batches, and the worker shows the primary's section for its pair only", () => {
+    const sent: ShadowEvent[][] = [];
+    const worker = new ForwardedShadowStats((events) => sent.push(events));
+    worker.compare('v1', 'v2', [{ classIndex: 1, confidence: 0.9 }], [{ classIndex: 1, confidence: 0.7 }], 5);
+    worker.skip('v1', 'v2', 'busy', 3);
+    worker.record({ model_version: 'v2', probabilities: [0.3, 0.7], input_stats: {} as MonitoredRecord['input_stats'] });
+    expect(sent).toEqual([]);
+    worker.flush();
+    expect(sent).toHaveLength(1);
+
+    const primary = new ShadowStats(new ShadowMetrics(new Registry()));
+    const records: MonitoredRecord[] = [];
+    applyShadowEvents(sent[0], primary, (record) => records.push(record));
+    const section = primary.current();
+    expect(section).toMatchObject({ version: 'v2', primary_version: 'v1', compared: 1, agreement: 1, skipped: 3 });
+    expect(records.map((r) => r.model_version)).toEqual(['v2']);
+
+    worker.settle(section);
+    expect(worker.section('v1', 'v2')).toBe(section);
+    expect(worker.section('v3', 'v2')).toMatchObject({ primary_version: 'v3', compared: 0, agreement: null });
   });
 });
 

@@ -8,6 +8,8 @@
  *   ks_2samp(ref[:, k], cur[:, k]); chi2_contingency([bincount(ref.argmax(1)), bincount(cur.argmax(1))])
  *   brightness: ref (i * 37) % 101 for i < 60, cur (i * 37) % 101 + 30 for i < 25; ks_2samp
  */
+import { admittingLevel, nullCalibration, summarizeCalibration } from '../src/drift/detect/null-calibration';
+import { prepareReference } from '../src/drift/detect/reference';
 import { decideShift, detectShift, runShiftTests, type Signals } from '../src/drift/detect/shift';
 
 function rows(n: number, shift: number): number[][] {
@@ -34,16 +36,16 @@ const SCIPY = {
 };
 
 describe('detectShift', () => {
-  it('lists every test with the statistic and p-value scipy gives, corrected by its share of alpha', () => {
+  it('lists every test with the statistic and p-value scipy gives, on the scale of alpha', () => {
     const result = detectShift(reference, current);
     expect(result).toMatchObject({ detector: 'default', detected: true, alpha: 0.05, reference_size: 60, current_size: 25 });
     expect(result.tests.map((t) => t.signal)).toEqual(['probability[0]', 'probability[1]', 'probability[2]', 'predicted_class', 'brightness']);
     SCIPY.ks.forEach(([statistic, p], k) => {
-      expect(result.tests[k]).toMatchObject({ family: 'softmax', test: 'ks' });
+      expect(result.tests[k]).toMatchObject({ family: 'softmax', test: 'ks', detected: true });
       expect(result.tests[k].statistic).toBeCloseTo(statistic, 12);
       expect(result.tests[k].p_value / p).toBeCloseTo(1, 8);
-      // The three softmax tests share 90 % of alpha.
-      expect(result.tests[k].corrected_p_value / (p / 0.3)).toBeCloseTo(1, 8);
+      // BBSD's Bonferroni over the three softmax tests, unchanged.
+      expect(result.tests[k].corrected_p_value / (p * 3)).toBeCloseTo(1, 8);
     });
     const [chi, brightness] = result.tests.slice(3);
     expect(chi).toMatchObject({ family: 'predicted_class', test: 'chi_square', detected: true });
@@ -52,23 +54,32 @@ describe('detectShift', () => {
     expect(brightness).toMatchObject({ family: 'input', test: 'ks' });
     expect(brightness.statistic).toBeCloseTo(SCIPY.brightness[0], 12);
     expect(brightness.p_value).toBeCloseTo(SCIPY.brightness[1], 10);
-    // The chi-square and the input test share the other 10 %: below 0.05 alone, not after the correction.
-    expect(brightness.corrected_p_value).toBeCloseTo(SCIPY.brightness[1] / 0.05, 10);
+    // The chi-square and the input test are corrected by the null calibration: brightness alone
+    // (p = 0.036) is above the p-value threshold at alpha 0.05.
+    const calibration = nullCalibration(prepareReference(reference), 25, ['brightness']);
+    expect(result.calibration).toEqual(summarizeCalibration(calibration, 0.05));
+    expect(result.calibration!.other_threshold).toBeLessThan(SCIPY.brightness[1]);
+    expect(brightness.corrected_p_value).toBe(admittingLevel(calibration, brightness.p_value));
     expect(brightness.detected).toBe(false);
-    expect(chi.corrected_p_value / (SCIPY.chi2[1] / 0.05)).toBeCloseTo(1, 8);
-    expect(result.p_value).toBe(chi.corrected_p_value);
+    expect(chi.corrected_p_value).toBe(admittingLevel(calibration, chi.p_value));
+    expect(result.p_value).toBe(Math.min(...result.tests.map((t) => t.corrected_p_value)));
   });
 
-  it('plain BBSD corrects over the softmax dimensions only, and the default can detect what it misses', () => {
+  it('plain BBSD corrects over the softmax dimensions only; below 1 / (simulations + 1) only its rule detects', () => {
     const bbsd = detectShift(reference, current, { detector: 'bbsd', alpha: 1e-4 });
     expect(bbsd.tests.map((t) => t.family)).toEqual(['softmax', 'softmax', 'softmax']);
+    expect(bbsd.calibration).toBeNull();
     expect(bbsd.p_value / (3 * SCIPY.ks[1][1])).toBeCloseTo(1, 8);
     expect(bbsd.detected).toBe(false);
-    expect(detectShift(reference, current, { alpha: 1e-4 }).detected).toBe(true);
+    // The chi-square p-value (1.3e-6) is far below BBSD's, but 2,000 null splits cannot place a level under 1/2001.
+    const full = detectShift(reference, current, { alpha: 1e-4 });
+    expect(full.detected).toBe(false);
+    expect(full.tests[3].corrected_p_value).toBeGreaterThanOrEqual(1 / 2001);
     // decideShift gives both decisions from one set of tests, as detectShift does.
     const raw = runShiftTests(reference, current);
     expect(decideShift(raw, 25, 60, { detector: 'bbsd', alpha: 1e-4 })).toEqual(bbsd);
-    expect(decideShift(raw, 25, 60)).toEqual(detectShift(reference, current));
+    const calibration = nullCalibration(prepareReference(reference), 25, ['brightness']);
+    expect(decideShift(raw, 25, 60, { calibration })).toEqual(detectShift(reference, current));
   });
 
   it('finds nothing between a sample and itself, and skips input signals one side lacks', () => {

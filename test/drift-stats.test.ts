@@ -40,18 +40,24 @@
  *   ks(seq(12000, 7919, 101, 0, 100), seq(10500, 104729, 103, 0, 102))
  *   [stats.kstwo.sf(x, n) for n, x in KSTWO_GRID]
  *   stats.chi2_contingency(np.asarray(table))                       # statistic, pvalue, dof
+ *
+ * The random samples of "a sorted sample" are mulberry32 draws (src/util/random.ts, the same
+ * generator written in Python), floor(v * 10^d) / 10^d where they have ties, fed to ks_2samp.
  */
 import { kolmogorovSurvival } from '../src/drift/kolmogorov';
 import {
   chiSquare,
+  ksLatticePValue,
   ksTwoSample,
   psiBinEdges,
   psiCategorical,
   psiContinuous,
   psiLevel,
   PSI_EMPTY_BIN_EPSILON,
+  sortedSample,
 } from '../src/drift/stats';
 import { DataError } from '../src/errors';
+import { createRandom } from '../src/util/random';
 
 function seq(count: number, mult: number, mod: number, offset = 0, scale = mod): number[] {
   return Array.from({ length: count }, (_, i) => ((i * mult + offset) % mod) / scale);
@@ -156,6 +162,46 @@ describe('ksTwoSample matches scipy.stats.ks_2samp', () => {
 
   it('rejects empty samples', () => {
     expect(() => ksTwoSample([], [1])).toThrow(DataError);
+  });
+});
+
+describe('ksTwoSample with a sorted sample (the detectors sort each reference signal once)', () => {
+  const draws = (seed: number, n: number, offset: number, digits: number | null) => {
+    const random = createRandom(seed);
+    return Array.from({ length: n }, () => {
+      const v = random.next() * 1 + offset;
+      return digits === null ? v : Math.floor(v * 10 ** digits) / 10 ** digits;
+    });
+  };
+  it.each([
+    ['5000 vs 1000, shifted', 1, 5000, 2, 1000, 0.03, null, 0.0588, 0.006111536916072001],
+    ['5000 vs 200, ties (2 digits)', 3, 5000, 4, 200, 0, 2, 0.0782, 0.181213575737429],
+    ['800 vs 333, ties (3 digits)', 5, 800, 6, 333, 0.1, 3, 0.14893018018018017, 5.0617354100211955e-5],
+    ['asymptotic, 12000 vs 11000', 7, 12000, 8, 11000, 0.005, null, 0.01615151515151525, 0.09905475263436214],
+  ] as const)('%s: the same result as sorting every time, and as scipy', (_name, seedA, nA, seedB, nB, offset, digits, statistic, pValue) => {
+    const a = draws(seedA, nA, 0, digits);
+    const b = draws(seedB, nB, offset, digits);
+    const unsorted = ksTwoSample(a, b);
+    expect(ksTwoSample(sortedSample(a), b)).toEqual(unsorted);
+    expect(ksTwoSample(b, sortedSample(a))).toEqual(ksTwoSample(b, a));
+    expectClose(unsorted.statistic, statistic, 1e-12);
+    expectClose(unsorted.p_value, pValue, 1e-8, 1e-12);
+  });
+
+  it('leaves the caller\'s array as it was and refuses non-finite values when made', () => {
+    const values = [3, 1, 2];
+    expect(Array.from(sortedSample(values).sorted)).toEqual([1, 2, 3]);
+    expect(values).toEqual([3, 1, 2]);
+    expect(() => sortedSample([1, Number.NaN])).toThrow(DataError);
+  });
+
+  it('remembers exact p-values without changing them, whichever sample comes first', () => {
+    const first = ksLatticePValue(1000, 4000, 123);
+    expect(ksLatticePValue(4000, 1000, 123)).toBe(first);
+    // D = 123 / lcm(1000, 4000) = 123 / 4000: the p-value ksTwoSample reports for that statistic.
+    const a = Array.from({ length: 4000 }, (_, i) => i / 4000);
+    const b = Array.from({ length: 1000 }, (_, i) => i / 1000 + 123 / 4000 - 1e-9);
+    expect(ksTwoSample(a, b)).toEqual({ statistic: 123 / 4000, p_value: first, method: 'exact' });
   });
 });
 

@@ -131,42 +131,84 @@ export interface KsResult extends TestResult {
 }
 
 /**
+ * A sample sorted once, to be compared with many others: {@link ksTwoSample} takes it in place
+ * of an array and skips the sort (the drift detectors sort each reference signal once, not once
+ * per comparison). Checked for finite values when made.
+ */
+export interface SortedSample {
+  readonly sorted: Float64Array;
+}
+
+export function sortedSample(values: ArrayLike<number>, label = 'reference'): SortedSample {
+  return { sorted: sortedFinite(values, label) };
+}
+
+/**
  * Two-sided two-sample KS test, matching scipy.stats.ks_2samp(a, b) (method='auto'):
  * D = max |F_a(x) - F_b(x)| over the pooled values (ties handled by evaluating both ECDFs
  * right-continuously at every value); exact p-value when max(n1, n2) <= 10000 (lattice
  * paths, Hodges 1958: an equal-size closed form, otherwise a path-counting recursion kept
  * as probabilities so it cannot overflow), else the Kolmogorov distribution kstwo.sf(D, n)
  * with n = round(n1*n2/(n1+n2)). In exact mode D is reported as h/lcm(n1, n2), as scipy does.
+ * Either sample may be a {@link SortedSample}.
  */
-export function ksTwoSample(a: ArrayLike<number>, b: ArrayLike<number>): KsResult {
-  const first = sortedFinite(a, 'first');
-  const second = sortedFinite(b, 'second');
+export function ksTwoSample(a: ArrayLike<number> | SortedSample, b: ArrayLike<number> | SortedSample): KsResult {
+  const first = isSortedSample(a) ? a.sorted : sortedFinite(a, 'first');
+  const second = isSortedSample(b) ? b.sorted : sortedFinite(b, 'second');
   const n1 = first.length;
   const n2 = second.length;
   const d = ksStatistic(first, second);
   if (Math.max(n1, n2) <= KS_EXACT_MAX_N) {
-    const g = gcd(n1, n2);
-    const lcm = (n1 / g) * n2;
+    const lcm = (n1 / gcd(n1, n2)) * n2;
     const h = Math.round(d * lcm);
-    const statistic = h / lcm;
-    if (h === 0) return { statistic, p_value: 1, method: 'exact' };
-    const p = n1 === n2 ? probOutsideSquare(n1, h) : probLeavingBand(n1, n2, g, h);
-    return { statistic, p_value: clamp01(p), method: 'exact' };
+    return { statistic: h / lcm, p_value: ksLatticePValue(n1, n2, h), method: 'exact' };
   }
   const effectiveN = Math.round((n1 * n2) / (n1 + n2));
   return { statistic: d, p_value: clamp01(kolmogorovSurvival(effectiveN, d)), method: 'asymp' };
 }
 
+/** Exact p-values already computed, by sizes and lattice distance: samples of one size share most of them. */
+const latticePValues = new Map<string, number>();
+const LATTICE_CACHE_LIMIT = 100000;
+
+/**
+ * The two-sided KS p-value of samples of n1 and n2 values whose statistic is D = h / lcm(n1, n2),
+ * as {@link ksTwoSample} computes it (exact up to {@link KS_EXACT_MAX_N}, else asymptotic).
+ * Exact values are remembered, so repeated tests at one pair of sizes (resamples, null
+ * simulations) compute each p-value once.
+ */
+export function ksLatticePValue(n1: number, n2: number, h: number): number {
+  if (h === 0) return 1;
+  if (Math.max(n1, n2) > KS_EXACT_MAX_N) {
+    return clamp01(kolmogorovSurvival(Math.round((n1 * n2) / (n1 + n2)), h / ((n1 / gcd(n1, n2)) * n2)));
+  }
+  const key = `${Math.min(n1, n2)},${Math.max(n1, n2)},${h}`;
+  const known = latticePValues.get(key);
+  if (known !== undefined) return known;
+  const g = gcd(n1, n2);
+  const p = clamp01(n1 === n2 ? probOutsideSquare(n1, h) : probLeavingBand(n1, n2, g, h));
+  if (latticePValues.size >= LATTICE_CACHE_LIMIT) latticePValues.clear();
+  latticePValues.set(key, p);
+  return p;
+}
+
+function isSortedSample(values: ArrayLike<number> | SortedSample): values is SortedSample {
+  return (values as SortedSample).sorted instanceof Float64Array;
+}
+
 function ksStatistic(first: Float64Array, second: Float64Array): number {
+  // No Math.* calls in the loop: under jest's vm context every global lookup is slow.
   let i = 0;
   let j = 0;
   let d = 0;
   while (i < first.length && j < second.length) {
     // Step past every copy of the smallest pending value in both samples before comparing.
-    const value = Math.min(first[i], second[j]);
+    const value = first[i] < second[j] ? first[i] : second[j];
     while (i < first.length && first[i] === value) i++;
     while (j < second.length && second[j] === value) j++;
-    d = Math.max(d, Math.abs(i / first.length - j / second.length));
+    const gap = i / first.length - j / second.length;
+    if (gap > d) d = gap;
+    if (-gap > d) d = -gap;
   }
   return d;
 }
@@ -195,21 +237,23 @@ function probOutsideSquare(n: number, h: number): number {
  * how many paths come from each, (i*left + j*below)/(i+j) (Viehmann 2021).
  */
 function probLeavingBand(n1: number, n2: number, g: number, h: number): number {
-  const m = Math.max(n1, n2);
-  const n = Math.min(n1, n2);
+  // Math's functions looked up once: under jest's vm context every global lookup is slow.
+  const { ceil, floor, max, min } = Math;
+  const m = max(n1, n2);
+  const n = min(n1, n2);
   const mg = m / g;
   const ng = n / g;
   // Point (i, j) is inside the band when |ng*i - mg*j| < h.
   let previous = new Float64Array(n + 1).fill(1);
   let current = new Float64Array(n + 1).fill(1);
   let previousLow = 0;
-  let previousHigh = Math.min(Math.ceil(h / mg), n + 1);
+  let previousHigh = min(ceil(h / mg), n + 1);
   previous.fill(0, previousLow, previousHigh); // column 0: straight up from the origin
   let staleLow = 0;
   let staleHigh = 0;
   for (let i = 1; i <= m; i++) {
-    const low = Math.min(Math.max(Math.floor((ng * i - h) / mg) + 1, 0), n);
-    const high = Math.min(Math.ceil((ng * i + h) / mg), n + 1);
+    const low = min(max(floor((ng * i - h) / mg) + 1, 0), n);
+    const high = min(ceil((ng * i + h) / mg), n + 1);
     if (high <= low) return 1;
     current.fill(1, staleLow, staleHigh); // reset what this buffer held two columns ago
     let below = low === 0 ? 0 : 1;
@@ -300,7 +344,7 @@ function sum(values: ArrayLike<number>): number {
   return total;
 }
 
-function gcd(a: number, b: number): number {
+export function gcd(a: number, b: number): number {
   while (b !== 0) [a, b] = [b, a % b];
   return a;
 }

@@ -5,35 +5,29 @@
  * Black-box shift detection (Rabanser, Günnemann, Lipton, "Failing Loudly: An Empirical Study
  * of Methods for Detecting Dataset Shift", NeurIPS 2019): the model's softmax outputs are the
  * representation; a two-sample KS test per softmax dimension (their best method, "BBSDs"), and a
- * chi-square test on the predicted classes ("BBSDh"). The default detector adds a second family,
- * a KS test per input statistic, and holds the family-wise error rate of all tests together at
- * alpha with a weighted Bonferroni correction (valid whatever the dependence between the tests):
- * the K softmax tests share 90 % of alpha (alpha * 0.9 / K each), the chi-square and input tests
- * the other 10 %. Drift is detected when any test's p-value is at or below its share. The
- * weights keep the softmax tests nearly as sensitive as plain BBSD's (alpha / K) while the input
- * tests, whose p-values under a real corruption are tiny, still add most of the extra power
- * (measured by `npm run bench:detect`). `bbsd` is the softmax KS family alone at alpha / K, the
- * paper's method, kept for comparison.
+ * chi-square test on the predicted classes ("BBSDh"). `bbsd` is the softmax KS family alone,
+ * Bonferroni-corrected (alpha / K each), the paper's method.
+ *
+ * The default detector is BBSD plus the chi-square test and one KS test per input statistic.
+ * Its softmax tests keep BBSD's rule unchanged, so it detects every shift BBSD detects. The
+ * other tests share the false-alarm budget that Bonferroni leaves unused because the softmax
+ * tests are dependent: one p-value threshold, calibrated by null simulations from the
+ * reference (./null-calibration.ts) so that the whole detector's false-alarm rate is alpha.
  */
 import { DataError } from '../../errors';
 import { argmax } from '../../model/calibration';
 import { compact } from '../../model/evaluate';
 import { IMAGE_SIGNALS, type ImageSignal } from '../../preprocess/image-stats';
 import { chiSquare, ksTwoSample } from '../stats';
+import { admittingLevel, bonferroni, nullCalibration, summarizeCalibration, type CalibrationSummary, type NullCalibration } from './null-calibration';
+import { classCount, column, prepareReference, type Signals } from './reference';
+
+export type { Signals } from './reference';
+export type { CalibrationSummary, NullCalibration } from './null-calibration';
 
 export const DEFAULT_ALPHA = 0.05;
-/** Share of alpha the default detector gives the softmax KS family; the rest goes to the other tests. */
-export const SOFTMAX_ALPHA_SHARE = 0.9;
 export const DETECTORS = ['default', 'bbsd'] as const;
 export type DetectorName = (typeof DETECTORS)[number];
-
-/** Per-image signals of one sample (the reference or the current window). */
-export interface Signals {
-  /** Softmax vector per image, all of one length (the number of classes). */
-  probabilities: ArrayLike<ArrayLike<number>>;
-  /** Input statistics per image (src/preprocess/image-stats.ts); the input family uses those both samples have. */
-  inputs?: Partial<Record<ImageSignal, ArrayLike<number>>>;
-}
 
 export type TestFamily = 'softmax' | 'predicted_class' | 'input';
 
@@ -45,7 +39,11 @@ export interface ShiftTest {
   signal: string;
   statistic: number;
   p_value: number;
-  /** p-value divided by this test's share of alpha (weighted Bonferroni), capped at 1: compare with alpha. */
+  /**
+   * The smallest alpha at which this test detects (capped at 1): detected when at most alpha.
+   * Softmax tests: p times K (Bonferroni, as BBSD). Other tests: the level their null
+   * calibration admits p at (./null-calibration.ts).
+   */
   corrected_p_value: number;
   detected: boolean;
 }
@@ -74,6 +72,8 @@ export interface ShiftDetection {
   reference_size: number;
   current_size: number;
   tests: ShiftTest[];
+  /** The default detector's null calibration at alpha (null for `bbsd`, which needs none). */
+  calibration: CalibrationSummary | null;
 }
 
 export type RawShiftTest = Omit<ShiftTest, 'corrected_p_value' | 'detected'>;
@@ -85,10 +85,10 @@ export function detectShift(
   options: { alpha?: number; detector?: DetectorName } = {},
 ): ShiftDetection {
   const detector = options.detector ?? 'default';
-  return decideShift(runShiftTests(reference, current, detector), current.probabilities.length, reference.probabilities.length, {
-    alpha: options.alpha,
-    detector,
-  });
+  const raw = runShiftTests(reference, current, detector);
+  const inputs = raw.filter((t) => t.family === 'input').map((t) => t.signal as ImageSignal);
+  const calibration = detector === 'default' ? nullCalibration(prepareReference(reference), current.probabilities.length, inputs) : null;
+  return decideShift(raw, current.probabilities.length, reference.probabilities.length, { alpha: options.alpha, detector, calibration });
 }
 
 /**
@@ -96,22 +96,23 @@ export function detectShift(
  * chi-square on predicted classes and the KS test of each input statistic both samples have.
  */
 export function runShiftTests(reference: Signals, current: Signals, detector: DetectorName = 'default'): RawShiftTest[] {
-  const classes = classCount(reference, 'reference');
+  const prepared = prepareReference(reference);
+  const classes = prepared.classes;
   if (classCount(current, 'current') !== classes) throw new DataError('reference and current probability vectors differ in length');
   const tests: RawShiftTest[] = [];
   for (let k = 0; k < classes; k++) {
     // The reference is stored at 6 significant digits; the current sample is compared at the same precision.
-    const result = ksTwoSample(column(reference.probabilities, k), column(current.probabilities, k, compact));
+    const result = ksTwoSample(prepared.softmax[k].sample, column(current.probabilities, k, compact));
     tests.push({ family: 'softmax', test: 'ks', signal: `probability[${k}]`, statistic: result.statistic, p_value: result.p_value });
   }
   if (detector === 'bbsd') return tests;
-  const result = chiSquare(predictedCounts(reference.probabilities, classes), predictedCounts(current.probabilities, classes));
+  const result = chiSquare(prepared.classCounts, predictedCounts(current.probabilities, classes));
   tests.push({ family: 'predicted_class', test: 'chi_square', signal: 'predicted_class', statistic: result.statistic, p_value: result.p_value });
   for (const signal of IMAGE_SIGNALS) {
-    const ref = reference.inputs?.[signal];
+    const ref = prepared.inputs[signal];
     const cur = current.inputs?.[signal];
     if (!ref || !cur) continue;
-    const input = ksTwoSample(ref, Array.from(cur, compact));
+    const input = ksTwoSample(ref.sample, Array.from(cur, compact));
     tests.push({ family: 'input', test: 'ks', signal, statistic: input.statistic, p_value: input.p_value });
   }
   return tests;
@@ -119,43 +120,43 @@ export function runShiftTests(reference: Signals, current: Signals, detector: De
 
 /**
  * The detector's decision over tests from {@link runShiftTests}: `bbsd` uses the softmax tests
- * only, at alpha / K each; `default` uses all of them with the weighted shares described above.
+ * only, at alpha / K each; `default` uses them the same way and every other test at the level
+ * its null calibration admits it at (the calibration is required for `default`).
  */
 export function decideShift(
   raw: RawShiftTest[],
   currentSize: number,
   referenceSize: number,
-  options: { alpha?: number; detector?: DetectorName } = {},
+  options: { alpha?: number; detector?: DetectorName; calibration?: NullCalibration | null } = {},
 ): ShiftDetection {
-  const alpha = options.alpha ?? DEFAULT_ALPHA;
+  const alpha = checkedAlpha(options.alpha);
   const detector = options.detector ?? 'default';
-  if (!(alpha > 0 && alpha < 1)) throw new DataError(`alpha must be between 0 and 1, got ${alpha}`);
+  const calibration = detector === 'default' ? (options.calibration ?? null) : null;
   const used = detector === 'bbsd' ? raw.filter((t) => t.family === 'softmax') : raw;
+  if (detector === 'default' && calibration === null && used.some((t) => t.family !== 'softmax')) {
+    throw new DataError('the default detector needs the null calibration of its tests (nullCalibration)');
+  }
   const softmaxCount = used.filter((t) => t.family === 'softmax').length;
-  const otherCount = used.length - softmaxCount;
-  const softmaxShare = otherCount === 0 ? 1 : SOFTMAX_ALPHA_SHARE;
-  const share = (t: RawShiftTest) => (t.family === 'softmax' ? softmaxShare / softmaxCount : (1 - softmaxShare) / otherCount);
-  const tests = used.map((t) => {
-    const corrected = Math.min(1, t.p_value / share(t));
+  const tests = used.map((t): ShiftTest => {
+    const corrected = t.family === 'softmax' ? bonferroni(t.p_value, softmaxCount) : admittingLevel(calibration!, t.p_value);
     return { ...t, corrected_p_value: corrected, detected: corrected <= alpha };
   });
   const smallest = Math.min(...tests.map((t) => t.corrected_p_value));
-  return { detector, detected: smallest <= alpha, alpha, p_value: smallest, reference_size: referenceSize, current_size: currentSize, tests };
+  return {
+    detector,
+    detected: smallest <= alpha,
+    alpha,
+    p_value: smallest,
+    reference_size: referenceSize,
+    current_size: currentSize,
+    tests,
+    calibration: calibration && summarizeCalibration(calibration, alpha),
+  };
 }
 
-function classCount(signals: Signals, label: string): number {
-  const rows = signals.probabilities;
-  if (rows.length === 0) throw new DataError(`the ${label} sample has no predictions`);
-  const classes = rows[0].length;
-  if (classes < 2) throw new DataError(`the ${label} probability vectors need at least 2 classes`);
-  for (let i = 1; i < rows.length; i++) {
-    if (rows[i].length !== classes) throw new DataError(`the ${label} probability vector ${i} has ${rows[i].length} entries, expected ${classes}`);
-  }
-  return classes;
-}
-
-function column(rows: ArrayLike<ArrayLike<number>>, k: number, map: (v: number) => number = (v) => v): Float64Array {
-  return Float64Array.from({ length: rows.length }, (_, i) => map(rows[i][k]));
+function checkedAlpha(alpha: number = DEFAULT_ALPHA): number {
+  if (!(alpha > 0 && alpha < 1)) throw new DataError(`alpha must be between 0 and 1, got ${alpha}`);
+  return alpha;
 }
 
 function predictedCounts(rows: ArrayLike<ArrayLike<number>>, classes: number): number[] {

@@ -81,6 +81,20 @@ describe('BatchingPredictor', () => {
 });
 
 describe('ModelRepository reload failures', () => {
+  it('a refresh that is still loading when the server stops keeps nothing it loaded', async () => {
+    const modelsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mldeploy-serve-stop-'));
+    await createModelFixture(modelsDir, { seed: 7 });
+    const before = tf.memory().numTensors;
+    const repository = new ModelRepository(modelsDir);
+    await repository.load();
+    await createModelFixture(modelsDir, { seed: 8 });
+    const refresh = repository.reload();
+    repository.dispose();
+    await expect(refresh).rejects.toThrow(/stopped during a refresh/);
+    expect(tf.memory().numTensors).toBe(before);
+    fs.rmSync(modelsDir, { recursive: true, force: true });
+  });
+
   it('leak no tensors, whatever part of the new version is broken', async () => {
     const modelsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mldeploy-serve-leak-'));
     const good = await createModelFixture(modelsDir, { seed: 6 });

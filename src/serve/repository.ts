@@ -40,6 +40,7 @@ export class ModelRepository {
   private state: FleetState | undefined;
   private running: Promise<ReloadResult> | undefined;
   private queued: Promise<ReloadResult> | undefined;
+  private disposed = false;
 
   constructor(
     readonly modelPath: string,
@@ -106,6 +107,7 @@ export class ModelRepository {
   }
 
   dispose(): void {
+    this.disposed = true;
     for (const { model } of this.state?.members.values() ?? []) model.retire();
     this.state = undefined;
   }
@@ -147,6 +149,11 @@ export class ModelRepository {
     primary.trafficPercent = 100 - (canary?.percent ?? 0);
     if (canaryMember && canary) canaryMember.trafficPercent = canary.percent;
 
+    if (this.disposed) {
+      // The server stopped while this refresh loaded: nothing may keep what it loaded.
+      for (const [dir, { model }] of members) if (!previous?.members.has(dir)) model.retire();
+      throw new ModelError('the server stopped during a refresh');
+    }
     this.state = { primary: primary.model, members, canary };
     for (const [dir, old] of previous?.members ?? []) if (!members.has(dir)) old.model.retire();
     const result: ReloadResult = {

@@ -4,7 +4,7 @@
  * rejects whenever plain BBSD does, and its false-alarm rate on fresh null samples stays near alpha.
  */
 import { decideShift, detectShift, type RawShiftTest, type Signals } from '../src/drift/detect/shift';
-import { admittingLevel, nullCalibration, summarizeCalibration, type NullCalibration } from '../src/drift/detect/null-calibration';
+import { admittingLevel, calibrationSize, nullCalibration, summarizeCalibration, type NullCalibration } from '../src/drift/detect/null-calibration';
 import { nullSplitter } from '../src/drift/detect/null-splits';
 import { prepareReference } from '../src/drift/detect/reference';
 import { chiSquare, ksTwoSample } from '../src/drift/stats';
@@ -91,6 +91,13 @@ describe('nullCalibration', () => {
     expect(summary.other_threshold).toBeGreaterThan(0);
     expect(summary.null_rate).toBeGreaterThan(summary.bbsd_null_rate);
     expect(summary.null_rate).toBeLessThanOrEqual(alpha);
+  });
+
+  it('calibrates sizes from 100 up at two significant digits, so a growing window calibrates about 90 times per decade', () => {
+    expect([1, 50, 99, 100, 109, 155, 200, 999, 1000, 1234, 1299, 25000].map(calibrationSize)).toEqual([1, 50, 99, 100, 100, 150, 200, 990, 1000, 1200, 1200, 25000]);
+    const prepared = prepareReference(synthetic(3000, 7));
+    expect(nullCalibration(prepared, 1299, [], 50)).toBe(nullCalibration(prepared, 1234, [], 50));
+    expect(nullCalibration(prepared, 1234, [], 50).simulatedCurrentSize).toBe(1200);
   });
 
   it('splits a small reference in half, and leaves a reference too small to split to BBSD alone', () => {

@@ -15,8 +15,8 @@
  * the current sample are exchangeable, so a random split into a "current" part of the current
  * sample's size and a "reference" part of the rest shows how the tests' p-values move together.
  * Levels are on the p-value scale, which carries over from the split's sizes to the real ones.
- * The result is cached per reference, sample size and set of tests, so a drift run or a live
- * window pays it once per size. Seeded: the same reference and size always give the same levels.
+ * The result is cached per reference, sample size (to two significant digits) and set of tests,
+ * so a drift run or a live window pays it once per size. Seeded: the same reference and size always give the same levels.
  */
 import type { ImageSignal } from '../../preprocess/image-stats';
 import { createRandom } from '../../util/random';
@@ -68,12 +68,25 @@ export function nullCalibration(
   inputSignals: readonly ImageSignal[],
   simulations = NULL_SIMULATIONS,
 ): NullCalibration {
-  const key = `null:${currentSize}:${simulations}:${inputSignals.join(',')}`;
+  const size = calibrationSize(currentSize);
+  const key = `null:${size}:${simulations}:${inputSignals.join(',')}`;
   const known = reference.memo.get(key) as NullCalibration | undefined;
   if (known) return known;
-  const calibration = simulate(reference, currentSize, inputSignals, simulations);
+  const calibration = simulate(reference, size, inputSignals, simulations);
   reference.memo.set(key, calibration);
   return calibration;
+}
+
+/**
+ * The sample size a calibration is simulated at: below 100 the size itself, above it rounded
+ * down to two significant digits (1,234 -> 1,200). Levels on the p-value scale barely move
+ * within such a step, and a live window that grows one prediction at a time then calibrates
+ * about 90 times per decade of sizes instead of at every size.
+ */
+export function calibrationSize(currentSize: number): number {
+  if (currentSize < 100) return currentSize;
+  const unit = 10 ** (Math.floor(Math.log10(currentSize)) - 1);
+  return Math.floor(currentSize / unit) * unit;
 }
 
 function simulate(reference: PreparedReference, currentSize: number, inputSignals: readonly ImageSignal[], simulations: number): NullCalibration {

@@ -40,7 +40,7 @@ describe('serve --workers 2 over a models dir', () => {
     try {
       const first = await Promise.all(Array.from({ length: 40 }, (_, i) => predict(`c${i}`)));
       expect(first.every((r) => r.status === 200)).toBe(true);
-      const monitoring = async () => (await (await fetch(`${server.url}/monitoring`)).json()) as { versions: Array<{ version: string; role: string; traffic_percent: number; requests: number }> };
+      const monitoring = async () => (await (await fetch(`${server.url}/monitoring`)).json()) as { versions: Array<{ version: string; role: string; traffic_percent: number; requests: number; window: { samples: number } }> };
       const counted = () => monitoring().then((m) => m.versions.reduce((sum, v) => sum + v.requests, 0));
       let total = 0;
       for (let i = 0; i < 100 && total < 40; i++) {
@@ -52,7 +52,14 @@ describe('serve --workers 2 over a models dir', () => {
         [V1, 'stable', 50],
         [V2, 'canary', 50],
       ]);
-      for (const v of versions) expect(v.requests).toBe(first.filter((r) => r.version === v.version).length);
+      for (const v of versions) {
+        expect(v.requests).toBe(first.filter((r) => r.version === v.version).length);
+        // The primary's monitor holds every served version's window, with its reference from disk.
+        expect(v.window.samples).toBe(v.requests);
+      }
+      // ?version= takes a role too: this canary has no label, --canary named it.
+      const canaryReport = (await (await fetch(`${server.url}/monitoring?version=canary`)).json()) as { model_version: string; reference_accuracy: number | null };
+      expect(canaryReport).toMatchObject({ model_version: V2, reference_accuracy: 0.52 });
 
       let stop = false;
       const failures: unknown[] = [];

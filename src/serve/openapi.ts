@@ -19,7 +19,7 @@ const answered = (schema: object) => ({ ...ok(schema), headers: { 'x-model-versi
 /** The workshop routes' version choice: pinned by header or query, else the canary split. */
 const WORKSHOP_VERSION = [param('Version'), param('VersionQuery'), param('ClientId'), param('RequestId')];
 const VERSION_CHOICE =
-  'answer with this version: its name (v3_2026_12_01), its number (3) or a label (stable, canary, latest); 404 version_not_found when it is not served. Without one, the canary split decides';
+  'answer with this version: its name (v3_2026_12_01), its number (3), a label (stable, canary, latest) or a role (stable, canary, shadow); 404 version_not_found when it is not served. Without one, the canary split decides';
 
 /** TF Serving predict, unpinned or pinned to a version or label. */
 const tfPredict = (summary: string, parameters: object[] = []) => ({

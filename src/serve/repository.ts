@@ -73,9 +73,13 @@ export class ModelRepository {
     return [...members.values()].sort((a, b) => Number(b.model === primary) - Number(a.model === primary));
   }
 
-  /** The served version a selector names (version name, TF Serving number or label), if any. */
+  /**
+   * The served version a selector names, if any: a version name, TF Serving number or label, else
+   * a role (`stable`, `canary`, `shadow`: e.g. the canary --canary named, which has no label).
+   */
   find(selector: string): ServedVersion | undefined {
-    return this.versions().find((v) => selects(selector, v.model.version, v.labels));
+    const versions = this.versions();
+    return versions.find((v) => selects(selector, v.model.version, v.labels)) ?? versions.find((v) => v.role !== 'other' && v.role === selector);
   }
 
   /** The version for an unpinned request whose routing key is `key` (canary share by hash). */

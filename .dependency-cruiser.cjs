@@ -59,6 +59,18 @@ module.exports = {
       { path: '^src/(serve|commands)/' },
     ),
     rule(
+      'retrain-not-to-serve',
+      'Retraining trains and compares in-process and reads a live server over HTTP only; the command prints its result.',
+      { path: '^src/retrain/' },
+      { path: '^src/(serve|commands|report)/' },
+    ),
+    rule(
+      'rollout-not-to-commands',
+      'Promotion rules and the rollback watcher are library code the server and mldeploy models call; they never import a command.',
+      { path: '^src/rollout/' },
+      { path: '^src/(commands|report)/' },
+    ),
+    rule(
       'report-renders-only',
       'Renderers take result objects; they never call the commands, the API or the replay.',
       { path: '^src/report/' },

@@ -23,6 +23,8 @@ const FILES: Record<string, string> = {
   'src/monitor/window.ts': "import type { handler } from '../serve/app';\nexport type Window = typeof handler;\n",
   'src/commands/drift.ts': "import chalk from 'chalk';\nimport { render } from '../report/text';\nexport const command = [chalk, render];\n",
   'src/data/fixture.ts': "import { helper } from '../../test/helpers/h';\nimport request from 'supertest';\nimport { gone } from './missing';\nexport const data = [helper, request, gone];\n",
+  'src/retrain/run.ts': "import { handler } from '../serve/app';\nexport const retrain = handler;\n",
+  'src/rollout/watch.ts': "import { command } from '../commands/drift';\nexport const watch = command;\n",
   'test/helpers/h.ts': 'export const helper = 1;\n',
   'bench/b.js': "require('../test/helpers/h');\n",
 };
@@ -72,6 +74,8 @@ describe('.dependency-cruiser.cjs', () => {
         'only-the-cli-talks-to-the-terminal: src/model/train.ts -> node_modules/chalk/source/index.js',
         'pure-modules-without-io: src/drift/stats.ts -> fs',
         'pure-modules-without-io: src/drift/stats.ts -> node_modules/express/index.js',
+        'retrain-not-to-serve: src/retrain/run.ts -> src/serve/app.ts',
+        'rollout-not-to-commands: src/rollout/watch.ts -> src/commands/drift.ts',
         'serve-not-to-drift: src/serve/index.ts -> src/drift/run.ts',
         'src-not-to-dev-dependencies: src/data/fixture.ts -> node_modules/supertest/index.js',
         'src-not-to-tests-or-tools: src/data/fixture.ts -> test/helpers/h.ts',

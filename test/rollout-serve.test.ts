@@ -17,6 +17,7 @@ import { type RunningServer, startServer } from '../src/serve';
 import { createModelFixture, syntheticImages } from './helpers/model-fixture';
 import { createMonitoredModelFixture } from './helpers/monitor-model';
 import { runCli } from './helpers/cli-run';
+import { schemaErrors } from './helpers/openapi-validate';
 import { startServe, until } from './helpers/serve-cli';
 
 const PIXELS = 32 * 32 * 3;
@@ -84,6 +85,7 @@ describe('serve --shadow', () => {
         return s !== null && s.compared + s.skipped === images;
       });
       expect(seen.shadow).toMatchObject({ version: v2, primary_version: v1 });
+      expect(schemaErrors('Monitoring', seen)).toEqual([]);
       const shadow = seen.shadow as { compared: number; skipped: number; agreement: number };
       expect(shadow.compared).toBeGreaterThan(0);
       expect(shadow.agreement).toBeGreaterThanOrEqual(0);
@@ -215,6 +217,7 @@ describe('serve --rollback-if', () => {
     await api.post('/predict/batch').send({ images: await pngs(60, 8) }).expect(200);
     const seen = await monitoringUntil(server, (b) => (b.rollback as { triggered_at?: string }).triggered_at !== undefined);
     expect(seen.rollback).toEqual({ rule: 'estimated_accuracy<0.5', after: 50, triggered_at: expect.any(String), from: bad, to: good, reason: reasonFor(60) });
+    expect(schemaErrors('Monitoring', seen)).toEqual([]);
 
     expect(JSON.parse(readFileSync(path.join(modelsDir, LABELS_FILE), 'utf8')).labels).toEqual({ stable: good });
     expect((await readAudit(modelsDir)).at(-1)).toMatchObject({ actor: 'mldeploy serve --rollback-if', action: 'rollback', label: 'stable', from: bad, to: good, reason: reasonFor(60) });

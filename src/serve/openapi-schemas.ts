@@ -56,7 +56,16 @@ export const SCHEMAS = {
     type: 'object',
     properties: {
       model_version: { type: 'string' },
-      window: { type: 'object', properties: { size: { type: 'integer' }, samples: { type: 'integer' }, min_samples: { type: 'integer' }, total: { type: 'integer' } } },
+      window: {
+        type: 'object',
+        properties: {
+          size: { type: 'integer' },
+          samples: { type: 'integer' },
+          min_samples: { type: 'integer' },
+          total: { type: 'integer' },
+          reference_samples: { type: 'integer', nullable: true, description: 'reference images the drift tests compare with (null without a reference)' },
+        },
+      },
       drift: {
         type: 'object',
         properties: {
@@ -76,7 +85,7 @@ export const SCHEMAS = {
       estimated_accuracy: {
         type: 'object',
         nullable: true,
-        properties: { method: { type: 'string' }, value: { type: 'number' }, ci_low: { type: 'number' }, ci_high: { type: 'number' } },
+        properties: { method: { type: 'string' }, value: { type: 'number' }, ci_low: { type: 'number' }, ci_high: { type: 'number' }, confidence_level: { type: 'number' } },
       },
       reference_accuracy: { type: 'number', nullable: true },
       class_names: { type: 'array', items: { type: 'string' } },
@@ -104,6 +113,33 @@ export const SCHEMAS = {
       },
       unavailable: { type: 'string', description: 'Why drift tests or the estimate cannot be computed for this model' },
       versions: { type: 'array', description: 'Every served version, the stable one first (absent with ?version=)', items: { $ref: '#/components/schemas/VersionSummary' } },
+      shadow: {
+        type: 'object',
+        nullable: true,
+        description: 'serve --shadow: the shadow version next to the primary, over every worker (null without a shadow)',
+        properties: {
+          version: { type: 'string' },
+          primary_version: { type: 'string' },
+          compared: { type: 'integer' },
+          agreement: nullableNumber,
+          mean_confidence_diff: nullableNumber,
+          latency_p95_ms: nullableNumber,
+          skipped: { type: 'integer' },
+        },
+      },
+      rollback: {
+        type: 'object',
+        nullable: true,
+        description: 'serve --rollback-if: the rule and the last automatic rollback (null without --rollback-if)',
+        properties: {
+          rule: { type: 'string' },
+          after: { type: 'integer' },
+          triggered_at: { type: 'string', format: 'date-time' },
+          from: { type: 'string' },
+          to: { type: 'string' },
+          reason: { type: 'string' },
+        },
+      },
     },
   },
   Error: {

@@ -38,6 +38,7 @@ describe('serve --workers 2 over a models dir', () => {
       return { status: res.status, version: res.headers.get('x-model-version') };
     };
     try {
+      expect(server.stdout()).toContain(`\n  versions: ${V1} stable 50 % | ${V2} canary 50 %\n`);
       const first = await Promise.all(Array.from({ length: 40 }, (_, i) => predict(`c${i}`)));
       expect(first.every((r) => r.status === 200)).toBe(true);
       const monitoring = async () => (await (await fetch(`${server.url}/monitoring`)).json()) as { versions: Array<{ version: string; role: string; traffic_percent: number; requests: number; window: { samples: number } }> };

@@ -119,6 +119,7 @@ describe('serve --shadow with --workers 2', () => {
     await setLabel(modelsDir, v1, 'stable', null, 'promote');
     const serve = await startServe(['--model', modelsDir, '--workers', '2', '--shadow', v2, '--log-dir', path.join(workDir, 'logs'), '--monitor-window', '60']);
     try {
+      expect(serve.stdout()).toContain(`\n  versions: ${v1} stable 100 % | shadow ${v2} 100 %\n`);
       const images = await pngs(24, 6);
       for (const image of images) await request(serve.url).post('/predict').send({ image_base64: image }).expect(200);
       const seen = await monitoringUntil({ url: serve.url } as RunningServer, (b) => {
@@ -242,6 +243,7 @@ describe('serve --rollback-if', () => {
     const modelsDir = await badPromoted('cluster');
     const serve = await startServe(['--model', modelsDir, '--workers', '2', '--log-dir', path.join(workDir, 'cluster-logs'), '--monitor-window', '60', '--rollback-if', 'estimated_accuracy < 0.5', '--rollback-after', '50']);
     try {
+      expect(serve.stdout()).toContain(`\n  versions: ${bad} stable 100 % | rollback-if estimated_accuracy<0.5 every 50\n`);
       const api = request(serve.url);
       await api.post('/predict/batch').send({ images: await pngs(60, 8) }).expect(200);
       const seen = await monitoringUntil({ url: serve.url } as RunningServer, (b) => (b.rollback as { triggered_at?: string } | null)?.triggered_at !== undefined);

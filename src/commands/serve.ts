@@ -1,8 +1,9 @@
 import * as os from 'node:os';
 import { Command, Option } from 'commander';
 import { parseServingBackendChoice, SERVING_BACKEND_CHOICES, ServingBackendChoice } from '../model/onnx/serving';
-import { DEFAULT_BATCHING, DEFAULT_HOST, DEFAULT_LIMITS, DEFAULT_LOG_DIR, DEFAULT_MODEL_NAME, DEFAULT_PORT, runServe } from '../serve';
+import { DEFAULT_BATCHING, DEFAULT_HOST, DEFAULT_LIMITS, DEFAULT_LOG_DIR, DEFAULT_MODEL_NAME, DEFAULT_PORT, runServe, type ServeOptions } from '../serve';
 import { DEFAULT_MONITOR_WINDOW } from '../monitor/window';
+import { versionsSummary } from '../serve/ready-summary';
 import { canaryOption, DEFAULT_CANARY_KEY_HEADER, parseHeaderName, parsePercent } from '../serve/routing';
 import { integer, positiveNumber } from './option-parsers';
 import { UsageError } from '../errors';
@@ -78,41 +79,41 @@ export function registerServe(program: Command): void {
     .option('--monitor-window <n>', 'predictions in the rolling drift/accuracy window behind GET /monitoring', String(DEFAULT_MONITOR_WINDOW))
     .option('--no-monitor', 'no rolling monitor (GET /monitoring answers 404, no monitoring gauges)')
     .action(async (options: ServeCommandOptions) => {
-      await runServe(
-        {
-          modelPath: options.model,
-          port: integer('--port', 0, 65535)(options.port),
-          host: options.host,
-          workers: integer('--workers', 1, 64)(options.workers),
-          logDir: options.logDir,
-          apiKey: options.apiKey || undefined,
-          cors: options.cors,
-          backend: options.backend,
-          modelName: options.modelName,
-          limits: {
-            headersTimeoutMs: seconds('--headers-timeout')(options.headersTimeout),
-            requestTimeoutMs: seconds('--request-timeout')(options.requestTimeout),
-            keepAliveTimeoutMs: seconds('--keep-alive-timeout')(options.keepAliveTimeout),
-            maxConnections: integer('--max-connections', 1)(options.maxConnections),
-          },
-          batching: { maxQueuedImages: integer('--max-queue', 1)(options.maxQueue) },
-          monitor: options.monitor && { window: integer('--monitor-window', 1, 1_000_000)(options.monitorWindow) },
-          canary: canaryOption(options.canary, options.canaryPercent),
-          canaryKeyHeader: parseHeaderName('--canary-key-header', options.canaryKeyHeader),
-          pinned: options.shadow ? [{ version: options.shadow, role: 'shadow' }] : undefined,
-          shadowShare: parsePercent('--shadow-share', options.shadowShare) / 100,
-          rollback: rollbackOption(options.rollbackIf, options.rollbackAfter, options.monitorWindow),
+      const serveOptions: ServeOptions = {
+        modelPath: options.model,
+        port: integer('--port', 0, 65535)(options.port),
+        host: options.host,
+        workers: integer('--workers', 1, 64)(options.workers),
+        logDir: options.logDir,
+        apiKey: options.apiKey || undefined,
+        cors: options.cors,
+        backend: options.backend,
+        modelName: options.modelName,
+        limits: {
+          headersTimeoutMs: seconds('--headers-timeout')(options.headersTimeout),
+          requestTimeoutMs: seconds('--request-timeout')(options.requestTimeout),
+          keepAliveTimeoutMs: seconds('--keep-alive-timeout')(options.keepAliveTimeout),
+          maxConnections: integer('--max-connections', 1)(options.maxConnections),
         },
-        {
-          ready: (info) => {
-            process.stdout.write(
-              `mldeploy serve: listening on ${info.url} | model ${info.version} | engine ${info.engine} | ` +
-                `${info.workers} worker${info.workers === 1 ? '' : 's'} | ready in ${info.startupMs} ms\n` +
-                `  docs ${info.url}/docs | metrics ${info.url}/metrics | logs ${info.logDir}/\n`,
-            );
-          },
-          notice: (message) => process.stdout.write(`mldeploy serve: ${message}\n`),
+        batching: { maxQueuedImages: integer('--max-queue', 1)(options.maxQueue) },
+        monitor: options.monitor && { window: integer('--monitor-window', 1, 1_000_000)(options.monitorWindow) },
+        canary: canaryOption(options.canary, options.canaryPercent),
+        canaryKeyHeader: parseHeaderName('--canary-key-header', options.canaryKeyHeader),
+        pinned: options.shadow ? [{ version: options.shadow, role: 'shadow' }] : undefined,
+        shadowShare: parsePercent('--shadow-share', options.shadowShare) / 100,
+        rollback: rollbackOption(options.rollbackIf, options.rollbackAfter, options.monitorWindow),
+      };
+      await runServe(serveOptions, {
+        ready: (info) => {
+          const versions = versionsSummary(info.versions, serveOptions);
+          process.stdout.write(
+            `mldeploy serve: listening on ${info.url} | model ${info.version} | engine ${info.engine} | ` +
+              `${info.workers} worker${info.workers === 1 ? '' : 's'} | ready in ${info.startupMs} ms\n` +
+              (versions ? `  ${versions}\n` : '') +
+              `  docs ${info.url}/docs | metrics ${info.url}/metrics | logs ${info.logDir}/\n`,
+          );
         },
-      );
+        notice: (message) => process.stdout.write(`mldeploy serve: ${message}\n`),
+      });
     });
 }

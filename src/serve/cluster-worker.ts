@@ -5,6 +5,7 @@
 import { AggregatorRegistry } from 'prom-client';
 import { WorkerMonitoring } from '../monitor/cluster';
 import { PrimaryMessage, send, sendAndWait, ServeOptions, waitForStopSignal } from './lifecycle';
+import { readyVersions } from './ready-summary';
 import { refusedReloadNotice, reloadNotice } from './reload-notice';
 import { BufferedSink, PredictionSink } from './prediction-log';
 import { RunningServer, startServer } from './server';
@@ -83,7 +84,7 @@ export async function runWorker(options: ServeOptions): Promise<void> {
       );
     }
   });
-  await sendAndWait({ type: 'mldeploy:ready', url: server.url, version: server.version, engine: server.engine.backend });
+  await sendAndWait({ type: 'mldeploy:ready', url: server.url, version: server.version, engine: server.engine.backend, versions: readyVersions(server.repository.versions()) });
   await Promise.race([waitForStopSignal(), shutdownMessage]);
   await server.close();
   traffic.flush();

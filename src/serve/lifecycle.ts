@@ -2,6 +2,7 @@
 import type { Worker } from 'node:cluster';
 import type { MonitoringReport } from '../monitor/live';
 import type { RollbackSection, ShadowSection } from '../rollout/monitoring-contract';
+import type { ReadyVersion } from './ready-summary';
 import type { ShadowEvent } from './shadow-cluster';
 import type { StartServerOptions } from './server';
 import type { TrafficFigures, TrafficSample } from './traffic';
@@ -17,6 +18,8 @@ export interface ReadyInfo {
   workers: number;
   logDir: string;
   startupMs: number;
+  /** What serves, the stable version first (with a canary, a shadow or other labelled versions, several). */
+  versions: ReadyVersion[];
 }
 
 export interface ServeEvents {
@@ -26,7 +29,7 @@ export interface ServeEvents {
 }
 
 export type WorkerMessage =
-  | { type: 'mldeploy:ready'; url: string; version: string; engine: string }
+  | { type: 'mldeploy:ready'; url: string; version: string; engine: string; versions: ReadyVersion[] }
   | { type: 'mldeploy:startup-failed'; message: string }
   | { type: 'mldeploy:predictions'; lines: string }
   | { type: 'mldeploy:metrics-request'; id: number }

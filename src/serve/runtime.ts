@@ -11,6 +11,7 @@ import { checkFleetOptions } from './fleet-plan';
 import { DEFAULT_MONITOR_WINDOW } from '../monitor/window';
 import { checkRollbackSetting } from '../rollout/server-rollout';
 import { ServeEvents, ServeOptions, waitForStopSignal } from './lifecycle';
+import { readyVersions } from './ready-summary';
 import { refusedReloadNotice, reloadNotice } from './reload-notice';
 import { DEFAULT_LOG_DIR, resolveLimits, RunningServer, startServer } from './server';
 
@@ -55,6 +56,7 @@ async function runSingle(options: ServeOptions, events: ServeEvents): Promise<vo
     workers: 1,
     logDir: options.logDir ?? DEFAULT_LOG_DIR,
     startupMs: Date.now() - started,
+    versions: readyVersions(server.repository.versions()),
   });
   if (reloadAfterStartup) onHangup();
   await waitForStopSignal();

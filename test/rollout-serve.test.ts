@@ -203,6 +203,7 @@ describe('serve --rollback-if', () => {
 
   it('rolls a bad promoted version back by itself, once, and the good version answers', async () => {
     const modelsDir = await badPromoted('single');
+    const notices: string[] = [];
     server = await startServer({
       modelPath: modelsDir,
       port: 0,
@@ -210,6 +211,7 @@ describe('serve --rollback-if', () => {
       logLevel: 'silent',
       monitor: { window: 60 },
       rollback: { rule: 'estimated_accuracy<0.5', after: 50 },
+      notice: (message) => notices.push(message),
     });
     const api = request(server.url);
     expect((await api.get('/model-info').expect(200)).body.version).toBe(bad);
@@ -223,13 +225,17 @@ describe('serve --rollback-if', () => {
     expect(JSON.parse(readFileSync(path.join(modelsDir, LABELS_FILE), 'utf8')).labels).toEqual({ stable: good });
     expect((await readAudit(modelsDir)).at(-1)).toMatchObject({ actor: 'mldeploy serve --rollback-if', action: 'rollback', label: 'stable', from: bad, to: good, reason: reasonFor(60) });
     expect((await api.get('/model-info').expect(200)).body.version).toBe(good);
+    // The terminal says what serves now, as after a manual promote (serve prints these notices), once.
+    await sleep(300); // the label watch's refresh too (WATCH_DEBOUNCE_MS), which finds nothing left to change
+    expect(notices.filter((n) => n.startsWith('reloaded:'))).toEqual([`reloaded: now serving ${good} (was ${bad})`]);
+    expect(notices).toContain(`--rollback-if: stable rolled back from ${bad} to ${good} (${reasonFor(60)})`);
     expect((await api.post('/predict').send({ image_base64: (await pngs(1, 2))[0] }).expect(200)).body.model_version).toBe(good);
     const metrics = (await api.get('/metrics').expect(200)).text;
     expect(metrics).toMatch(new RegExp(`^mldeploy_rollbacks_total\\{version="${bad}",result="success"\\} 1$`, 'm'));
 
     // Promoted again by hand, the same bad version is left alone: no rollback loop.
     await setLabel(modelsDir, bad, 'stable', 'overrule', 'promote');
-    await server.reload(); // what the CLI's label watch does (startServer alone does not watch)
+    await server.reload(); // at once; the label watch would do it 150 ms later
     expect((await api.get('/model-info').expect(200)).body.version).toBe(bad);
     await api.post('/predict/batch').send({ images: await pngs(60, 9) }).expect(200);
     await sleep(1500); // more than one watcher period (ROLLBACK_CHECK_MS)
@@ -250,6 +256,7 @@ describe('serve --rollback-if', () => {
       expect(seen.rollback).toMatchObject({ rule: 'estimated_accuracy<0.5', after: 50, from: bad, to: good, reason: reasonFor(60) });
       expect((await readAudit(modelsDir)).at(-1)).toMatchObject({ actor: 'mldeploy serve --rollback-if', action: 'rollback', from: bad, to: good });
       await until(() => serve.stdout().includes(`stable rolled back from ${bad} to ${good}`), 'the rollback notice');
+      await until(() => serve.stdout().includes(`reloaded: now serving ${good} (was ${bad})`), 'what serves now');
       // Both workers follow the label: every answer now comes from the good version.
       await monitoringUntil({ url: serve.url } as RunningServer, (b) => b.model_version === good);
       const answers = await Promise.all(Array.from({ length: 8 }, async () => (await api.get('/model-info').expect(200)).body.version));

@@ -8,7 +8,7 @@ import { realpathSync, watch } from 'node:fs';
 import { LATEST_LINK } from '../model/artifacts';
 import { LABELS_FILE } from '../model/registry/store';
 import { isModelsDir } from './fleet-plan';
-import { refusedReloadNotice, reloadNotice } from './reload-notice';
+import { refusedReloadNotice, tellingChanges } from './reload-notice';
 import { ReloadResult } from './repository';
 
 export const WATCH_DEBOUNCE_MS = 150;
@@ -34,15 +34,10 @@ export function watchModelsDir(dir: string, onChange: () => void, onError: (err:
 
 /** A server following its models dir: refreshes on change, says what changed (or why it could not). */
 export function followModelsDir(dir: string, reload: () => Promise<ReloadResult>, notice: (message: string) => void): () => void {
+  const refresh = tellingChanges(reload, notice);
   return watchModelsDir(
     dir,
-    () =>
-      void reload().then(
-        (result) => {
-          if (result.changed) notice(reloadNotice(result));
-        },
-        (err: Error) => notice(refusedReloadNotice(err)),
-      ),
+    () => void refresh().catch((err: Error) => notice(refusedReloadNotice(err))),
     (err) => notice(`stopped watching ${dir} for label changes (${err.message}); SIGHUP or POST /admin/reload still refresh`),
   );
 }

@@ -8,6 +8,15 @@ export function reloadNotice(result: ReloadResult): string {
   return `reloaded: now serving ${result.version} (was ${result.previous_version})${others}`;
 }
 
+/** `reload` that also says what serves now whenever the served set changed (a label change, --rollback-if's refresh). */
+export function tellingChanges(reload: () => Promise<ReloadResult>, notice: (message: string) => void): () => Promise<ReloadResult> {
+  return async () => {
+    const result = await reload();
+    if (result.changed) notice(reloadNotice(result));
+    return result;
+  };
+}
+
 export function refusedReloadNotice(err: Error): string {
   return `reload refused: ${err.message}; still serving the previous model`;
 }

@@ -22,6 +22,7 @@ import { BufferedSink, PREDICTION_LOG_FILE, PredictionSink, RotationOptions } fr
 import { BatchingOptions, BatchingPredictor, DEFAULT_BATCHING } from './predictor';
 import { FleetOptions } from './fleet-plan';
 import { followIfModelsDir } from './label-watch';
+import { tellingChanges } from './reload-notice';
 import { ModelRepository, ReloadResult } from './repository';
 import { CanarySpec, DEFAULT_CANARY_KEY_HEADER } from './routing';
 import { TrafficAccess, VersionTraffic } from './traffic';
@@ -201,11 +202,13 @@ export async function createServerParts(options: StartServerOptions): Promise<Se
     monitoring: options.cluster ? options.cluster.monitoring : monitor && localMonitoring(monitor),
   };
   if (isModelsDir(options.modelPath)) context.shadow = createShadowRunner({ repository, predictor, registry: metrics.registry, monitor, logger, share: options.shadowShare, forward: options.cluster?.shadow });
-  // --rollback-if runs where the monitor is: here, or in the cluster primary.
-  const rollback = options.cluster ? null : startLocalRollback(options.rollback, { modelPath: options.modelPath, repository, monitor, traffic: context.traffic, registry: metrics.registry, refresh: reloadHere, logger, notice: options.notice });
+  const notice = (message: string) => options.notice?.(message);
+  // --rollback-if runs where the monitor is: here, or in the cluster primary. Its refresh says what serves now, as the label watch's does.
+  const refresh = tellingChanges(reloadHere, notice);
+  const rollback = options.cluster ? null : startLocalRollback(options.rollback, { modelPath: options.modelPath, repository, monitor, traffic: context.traffic, registry: metrics.registry, refresh, logger, notice });
   context.rollback = options.cluster ? options.cluster.rollback : rollback?.watcher;
   const app = createApp(context);
-  const stopFollowing = followIfModelsDir(options.modelPath, reloadHere, (message) => options.notice?.(message));
+  const stopFollowing = followIfModelsDir(options.modelPath, reloadHere, notice);
   for (const { model, labels, role } of repository.versions()) {
     logger.info({ event: 'model_loaded', version: model.version, dir: model.dir, engine: model.engine, labels, role }, `model ${model.version} loaded (${role})`);
   }

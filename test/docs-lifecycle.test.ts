@@ -1,22 +1,25 @@
 /**
  * docs/lifecycle.md walks through the whole loop with real commands: every `mldeploy ...` command
- * line in its code blocks names a real subcommand and uses only options that its `--help` lists,
- * and the walkthrough keeps covering every step of the loop.
+ * line in its code blocks (and in the README's) names a real subcommand and uses only options that
+ * its `--help` lists, and the walkthrough keeps covering every step of the loop.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import MarkdownIt from 'markdown-it';
 import { CommandLine, helpFlags, shellCommandLines } from './helpers/cli-help';
 
-const page = path.resolve(__dirname, '..', 'docs', 'lifecycle.md');
+const root = path.resolve(__dirname, '..');
+const page = path.join(root, 'docs', 'lifecycle.md');
+/** Fences read as shell; others (`text`: quoted output) are not command lines. */
+const SHELL_FENCES = new Set(['', 'console', 'bash', 'sh', 'shell']);
 
 /** The command lines of a page's code blocks: in `console` blocks only the `$ ` prompt lines (the rest is output). */
-function pageCommandLines(markdown: string): CommandLine[] {
-  const fences = new MarkdownIt().parse(markdown, {}).filter((token) => token.type === 'fence');
+function pageCommandLines(markdown: string, source = 'docs/lifecycle.md'): CommandLine[] {
+  const fences = new MarkdownIt().parse(markdown, {}).filter((token) => token.type === 'fence' && SHELL_FENCES.has(token.info.trim()));
   return fences.flatMap((fence) => {
     const text = fence.content.replace(/\\\n/g, ' ');
     const shell = fence.info.trim() === 'console' ? text.split('\n').filter((line) => line.startsWith('$ ')).map((line) => line.slice(2)).join('\n') : text;
-    return shellCommandLines(`docs/lifecycle.md ${fence.map ? `line ${fence.map[0] + 1}` : ''}`, shell);
+    return shellCommandLines(`${source} ${fence.map ? `line ${fence.map[0] + 1}` : ''}`, shell);
   });
 }
 
@@ -50,6 +53,14 @@ describe('docs/lifecycle.md', () => {
   });
 });
 
+describe('README.md', () => {
+  it('uses only subcommands and options that the real --help lists', () => {
+    const lines = pageCommandLines(readFileSync(path.join(root, 'README.md'), 'utf8'), 'README.md');
+    expect(lines.map((line) => line.subcommand)).toEqual(expect.arrayContaining(['train', 'serve', 'drift', 'models promote', 'retrain']));
+    expect(unknownOptions(lines)).toEqual([]);
+  });
+});
+
 describe('the command-line check itself', () => {
   const check = (markdown: string): string[] => unknownOptions(pageCommandLines(markdown));
 
@@ -63,6 +74,10 @@ describe('the command-line check itself', () => {
       '',
       '```bash',
       'mldeploy serve --model saved_models --canary-pct 10 &',
+      '```',
+      '',
+      '```text',
+      'mldeploy serve: --rollback-if: stable rolled back',
       '```',
     ].join('\n');
     expect(check(markdown)).toEqual(['models promote: --no-such-promote-flag', 'serve: --canary-pct']);

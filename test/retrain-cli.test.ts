@@ -69,6 +69,10 @@ describe('mldeploy retrain', () => {
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/augment for contrast:4: contrast:3, contrast:4, contrast:5/);
+    // The candidate's training shows its progress as train does: epoch i/n.
+    expect(run.stdout).toMatch(/^epoch 1\/2: loss \d+\.\d{4}, accuracy [\d.]+%, test_loss [\d.]+, test_accuracy [\d.]+%, \d+ img\/s, [\d.]+ s$/m);
+    expect(run.stdout).toMatch(/^epoch 2\/2: /m);
+    expect(run.stdout).toMatch(/^training on 300 images \(clean \+ augmented copies\)$/m);
     expect(run.stdout).toMatch(/not addressable: cifar100: new classes/);
     expect(run.stdout).toMatch(/scenario\s+images\s+stable\s+candidate\s+delta\s+required\s+result/);
     expect(run.stdout).toMatch(/^clean\s+60\s/m);

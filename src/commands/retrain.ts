@@ -1,12 +1,13 @@
 import { Command, Option } from 'commander';
 import { UsageError } from '../errors';
-import { BACKEND_CHOICES, describeEngine, parseBackendChoice } from '../model/engine';
+import { BACKEND_CHOICES, parseBackendChoice } from '../model/engine';
 import { DEFAULT_TOLERANCE } from '../retrain/compare';
 import { DEFAULT_SHARE, GENERAL_AUGMENTATIONS } from '../retrain/plan';
 import { renderComparison, renderDecision, renderOutcome, renderPlan } from '../retrain/render';
 import { DEFAULT_COMPARE_SAMPLES, runRetrain, type RetrainEvent, type RetrainOptions } from '../retrain/run';
 import { stderrColours } from './output';
 import { integer, positiveNumber } from './option-parsers';
+import { TrainingView } from './training-view';
 
 /** What commander hands over: RetrainOptions' fields, with --if for ifRules. */
 type RetrainCliOptions = Omit<RetrainOptions, 'ifRules' | 'dryRun' | 'onEvent'> & { if?: string[]; dryRun?: boolean; json?: boolean };
@@ -60,8 +61,10 @@ export function registerRetrain(program: Command): void {
     .addHelpText('after', HELP_AFTER)
     .action(async (opts: RetrainCliOptions) => {
       const { if: ifRules, dryRun, json, ...options } = opts;
-      const print = (text: string) => (json ? process.stderr : process.stdout).write(text + '\n');
-      const result = await runRetrain({ ...options, ifRules: ifRules ?? [], dryRun: dryRun === true, onEvent: (event) => showProgress(event, print) });
+      const out = json ? process.stderr : process.stdout;
+      const print = (text: string) => out.write(text + '\n');
+      const progress = new RetrainProgress(out);
+      const result = await runRetrain({ ...options, ifRules: ifRules ?? [], dryRun: dryRun === true, onEvent: (event) => progress.show(event) }).finally(() => progress.finish());
       if (result.outcome === 'no-retrain') print(renderDecision(result));
       if (result.comparison && result.stable && result.candidate) print(renderComparison(result.comparison, result.stable.version, result.candidate.version));
       if (json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
@@ -75,19 +78,31 @@ export function registerRetrain(program: Command): void {
     });
 }
 
-function showProgress(event: RetrainEvent, print: (text: string) => void): void {
-  if (event.type === 'plan') {
-    print(renderDecision(event.result));
-    print(renderPlan(event.result));
-  } else if (event.type === 'stage') {
-    print(`${event.stage}...`);
-  } else if (event.event.type === 'engine') {
-    print(describeEngine(event.event.engine));
-  } else if (event.event.type === 'epoch') {
-    const r = event.event.record;
-    print(`epoch ${r.epoch}: loss ${r.loss.toFixed(4)}, accuracy ${(r.accuracy * 100).toFixed(2)}%, ${Math.round(r.img_per_s)} img/s, ${r.seconds.toFixed(1)} s`);
-  } else if (event.event.type === 'data') {
-    print(`training on ${event.event.trainCount} images (clean + augmented copies)`);
+/** The plan, the stages, and the candidate's training as `mldeploy train` shows it (bars, `epoch i/n` lines). */
+class RetrainProgress {
+  private training: TrainingView | undefined;
+
+  constructor(private readonly out: NodeJS.WriteStream) {}
+
+  show(event: RetrainEvent): void {
+    if (event.type === 'plan') {
+      this.print(renderDecision(event.result));
+      this.print(renderPlan(event.result));
+      if (event.result.recipe) this.training = new TrainingView(this.out, event.result.recipe.epochs, (data) => `training on ${data.trainCount} images (clean + augmented copies)`);
+    } else if (event.type === 'stage') {
+      this.finish();
+      this.print(`${event.stage}...`);
+    } else {
+      this.training?.show(event.event);
+    }
+  }
+
+  finish(): void {
+    this.training?.finish();
+  }
+
+  private print(text: string): void {
+    this.out.write(text + '\n');
   }
 }
 

@@ -5,7 +5,7 @@ import { UsageError } from '../src/errors';
 import { checkFleetOptions, planFleet } from '../src/serve/fleet-plan';
 import { canaryOption, numericVersion, parseCanarySpec, parseHeaderName, routesToCanary, selects, trafficBucket } from '../src/serve/routing';
 import { percentile, VersionTraffic } from '../src/serve/traffic';
-import { createRegistryDir, createTemplateVersion, removeDir, versionName } from './helpers/registry-fixture';
+import { useRegistryDir, versionName } from './helpers/registry-fixture';
 
 describe('canary split', () => {
   it.each([10, 2.5, 50])('sends %p %% of 2,000 distinct clients to the canary (within 2 points), each client always to the same side', (percent) => {
@@ -66,43 +66,34 @@ describe('traffic figures', () => {
 });
 
 describe('planFleet', () => {
-  let template = '';
-  let dir = '';
-  beforeAll(async () => {
-    template = await createTemplateVersion();
-  });
-  afterAll(() => removeDir(path.dirname(template)));
-  beforeEach(() => {
-    dir = createRegistryDir(template, 3);
-  });
-  afterEach(() => removeDir(dir));
-  const labels = (value: Record<string, string>) => fs.writeFileSync(path.join(dir, 'labels.json'), JSON.stringify({ schema_version: 1, labels: value }));
+  const dir = useRegistryDir(3, 'fleet-routing');
+  const labels = (value: Record<string, string>) => fs.writeFileSync(path.join(dir(), 'labels.json'), JSON.stringify({ schema_version: 1, labels: value }));
   const names = (plan: Awaited<ReturnType<typeof planFleet>>) => plan.versions.map((v) => [path.basename(v.dir), v.role, v.labels]);
 
   it('serves latest alone without labels; stable plus every labelled version with them', async () => {
-    expect(names(await planFleet(dir))).toEqual([[versionName(3), 'stable', ['latest']]]);
+    expect(names(await planFleet(dir()))).toEqual([[versionName(3), 'stable', ['latest']]]);
     labels({ stable: versionName(1), canary: versionName(2), old: versionName(1) });
-    const plan = await planFleet(dir, { canary: { version: null, percent: 10 } });
+    const plan = await planFleet(dir(), { canary: { version: null, percent: 10 } });
     expect(names(plan)).toEqual([
       [versionName(1), 'stable', ['stable', 'old']],
       [versionName(2), 'canary', ['canary']],
     ]);
-    expect(plan.canary).toEqual({ dir: path.join(fs.realpathSync(dir), versionName(2)), percent: 10 });
+    expect(plan.canary).toEqual({ dir: path.join(fs.realpathSync(dir()), versionName(2)), percent: 10 });
   });
 
   it('one version for a version dir or a latest link; skips a label naming a missing version; refuses a malformed labels.json', async () => {
-    expect(names(await planFleet(path.join(dir, 'latest')))).toEqual([[versionName(3), 'stable', []]]);
+    expect(names(await planFleet(path.join(dir(), 'latest')))).toEqual([[versionName(3), 'stable', []]]);
     const warnings: string[] = [];
     labels({ stable: 'v9_2026_12_01' });
-    expect(names(await planFleet(dir, {}, (w) => warnings.push(w)))).toEqual([[versionName(3), 'stable', ['latest']]]);
+    expect(names(await planFleet(dir(), {}, (w) => warnings.push(w)))).toEqual([[versionName(3), 'stable', ['latest']]]);
     expect(warnings.join()).toContain('v9_2026_12_01');
-    fs.writeFileSync(path.join(dir, 'labels.json'), '{"schema_version": 1, "labels": ');
-    await expect(planFleet(dir)).rejects.toThrow(/not valid JSON/);
+    fs.writeFileSync(path.join(dir(), 'labels.json'), '{"schema_version": 1, "labels": ');
+    await expect(planFleet(dir())).rejects.toThrow(/not valid JSON/);
   });
 
   it('checks version flags before serving (UsageError)', () => {
-    expect(() => checkFleetOptions(dir, { canary: { version: 'v7_2026_12_01', percent: 5 } })).toThrow(/unknown version "v7_2026_12_01"/);
-    expect(() => checkFleetOptions(path.join(dir, 'latest'), { canary: { version: null, percent: 5 } })).toThrow(/need --model <models-dir>/);
-    expect(() => checkFleetOptions(dir, { canary: { version: versionName(1), percent: 5 } })).not.toThrow();
+    expect(() => checkFleetOptions(dir(), { canary: { version: 'v7_2026_12_01', percent: 5 } })).toThrow(/unknown version "v7_2026_12_01"/);
+    expect(() => checkFleetOptions(path.join(dir(), 'latest'), { canary: { version: null, percent: 5 } })).toThrow(/need --model <models-dir>/);
+    expect(() => checkFleetOptions(dir(), { canary: { version: versionName(1), percent: 5 } })).not.toThrow();
   });
 });

@@ -21,7 +21,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { parseArgs } = require('node:util');
-const { root, log, ensureBuilt, removeTempDirs, chooseModel, startServer, stopServer, runBench } = require('./common');
+const { root, log, ensureBuilt, removeTempDirs, chooseModel, startServer, stopServer, loadPredict, median, runBench } = require('./common');
 const { values: args } = parseArgs({
   options: {
     model: { type: 'string' },
@@ -41,12 +41,7 @@ async function pngBodies() {
   return Promise.all(images.map(async (rgb) => JSON.stringify({ image_base64: (await encodePng(rgb)).toString('base64') })));
 }
 
-function load(url, bodies, duration) {
-  const autocannon = require('autocannon');
-  let next = 0;
-  const setupRequest = (request) => ({ ...request, body: bodies[next++ % bodies.length] });
-  return autocannon({ url: `${url}/predict`, connections: Number(args.connections), duration, requests: [{ method: 'POST', headers: { 'content-type': 'application/json' }, setupRequest }] });
-}
+const load = (url, bodies, duration) => loadPredict(url, bodies, Number(args.connections), duration);
 
 /** CPU seconds of the server and its children so far (Linux /proc): robust to other load on the machine. */
 function processTreeCpuSeconds(pid) {
@@ -86,12 +81,6 @@ async function measureWorkers(modelPath, bodies, workers) {
   }
   return runs;
 }
-
-const median = (values) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-};
 
 /** Median CPU µs per call of `step(i)` over `count` calls (5 repeats after a warm-up). CPU time: unaffected by other load. */
 function cpuMicros(step, count) {

@@ -17,7 +17,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { parseArgs } = require('node:util');
-const { root, log, ensureBuilt, removeTempDirs, chooseModel, startServer, stopServer, runBench } = require('./common');
+const { root, log, ensureBuilt, removeTempDirs, chooseModel, startServer, stopServer, loadPredict, median, runBench } = require('./common');
 const { values: args } = parseArgs({
   options: {
     model: { type: 'string' },
@@ -63,31 +63,14 @@ function serverCpuSeconds(pid) {
   }
 }
 
-function load(url, bodies, connections, duration) {
-  const autocannon = require('autocannon');
-  let next = 0;
-  return autocannon({
-    url: `${url}/predict`,
-    connections,
-    duration,
-    requests: [
-      {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        setupRequest: (request) => ({ ...request, body: bodies[next++ % bodies.length] }),
-      },
-    ],
-  });
-}
-
 /** One measured run against a fresh server started with `backend` (undefined: serve's default). */
 async function measure(modelPath, bodies, backend) {
   const { child, url } = await startServer(modelPath, args.workers, backend ? ['--backend', backend] : []);
   try {
     const connections = Number(args.connections);
-    await load(url, bodies, connections, Number(args.warmup));
+    await loadPredict(url, bodies, connections, Number(args.warmup));
     const cpuBefore = serverCpuSeconds(child.pid);
-    const result = await load(url, bodies, connections, Number(args.duration));
+    const result = await loadPredict(url, bodies, connections, Number(args.duration));
     const cpuAfter = serverCpuSeconds(child.pid);
     const failed = result.non2xx + result.errors + result.timeouts;
     // Independent of other load on the machine: what one request costs the server in CPU time.
@@ -100,13 +83,6 @@ async function measure(modelPath, bodies, backend) {
   } finally {
     await stopServer(child);
   }
-}
-
-function median(values) {
-  const sorted = values.filter((v) => v !== undefined).sort((a, b) => a - b);
-  if (sorted.length === 0) return undefined;
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 async function main() {

@@ -64,11 +64,27 @@ describeOnNode('native training pieces (tfjs-node)', () => {
     model.dispose();
   });
 
+  it.each([2, 3])('max pooling with window = stride = %i routes each window’s gradient to its first maximum, as MaxPoolGrad does, ties included', (k) => {
+    const layer = tf.layers.maxPooling2d({ poolSize: k, inputShape: [2 * k, 3 * k, 4] });
+    tf.sequential({ layers: [layer] });
+    // ReLU zeros, a constant region and random values: windows with 1 to k*k equal maxima.
+    const x = tf.tidy(() => {
+      const noise = tf.relu(tf.randomNormal([3, 2 * k, 3 * k, 4], 0, 1, 'float32', 8));
+      return tf.concat([noise, tf.onesLike(noise), tf.round(tf.mul(noise, 2))], 0);
+    });
+    const ours = layerGradients(layer, x, nativeLayer);
+    const theirs = layerGradients(layer, x);
+    expect(Array.from(ours.output.dataSync())).toEqual(Array.from(theirs.output.dataSync()));
+    expect(Array.from(ours.grads[0].dataSync())).toEqual(Array.from(theirs.grads[0].dataSync()));
+  });
+
   it('leaves layers it does not cover to themselves', () => {
-    const pool = tf.layers.maxPooling2d({ poolSize: 2, inputShape: [4, 4, 1] });
+    const overlapping = tf.layers.maxPooling2d({ poolSize: 3, strides: 2, inputShape: [5, 5, 1] });
+    const uneven = tf.layers.maxPooling2d({ poolSize: 2, inputShape: [5, 5, 1] });
     const noBias = tf.layers.dense({ units: 2, useBias: false, inputShape: [3] });
     tf.sequential({ layers: [noBias] });
-    expect(nativeLayer(pool, tf.zeros([1, 4, 4, 1]))).toBeUndefined();
+    expect(nativeLayer(overlapping, tf.zeros([1, 5, 5, 1]))).toBeUndefined();
+    expect(nativeLayer(uneven, tf.zeros([1, 5, 5, 1]))).toBeUndefined();
     expect(nativeLayer(noBias, tf.zeros([1, 3]))).toBeUndefined();
   });
 

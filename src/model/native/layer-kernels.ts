@@ -10,10 +10,13 @@ import { NativeOps, type Conv2DGeometry } from './tf-ops';
 
 const CONV_KERNEL = 'MldeployNativeConv2D';
 const DENSE_KERNEL = 'MldeployNativeDense';
+const POOL_KERNEL = 'MldeployNativeMaxPool';
 const BACKEND = 'tensorflow';
 
 interface LayerAttrs {
   relu: boolean;
+  /** Max pooling: the window, also the stride. */
+  k?: number;
   strides?: [number, number];
   padding?: Conv2DGeometry['padding'];
 }
@@ -60,6 +63,17 @@ export function registerNativeLayerKernels(): void {
     },
   });
   tf.registerKernel({
+    kernelName: POOL_KERNEL,
+    backendName: BACKEND,
+    kernelFunc: ({ inputs, attrs }) => native().maxPool(inputs.x as tf.Tensor, attrsOf(attrs!).k!),
+  });
+  tf.registerGradient({
+    kernelName: POOL_KERNEL,
+    inputsToSave: ['x'],
+    outputsToSave: [true],
+    gradFunc: (dy, [x, y], attrs) => ({ x: () => maxPoolGradient(native(), x, y, dy as tf.Tensor, attrsOf(attrs).k!) }),
+  });
+  tf.registerKernel({
     kernelName: DENSE_KERNEL,
     backendName: BACKEND,
     kernelFunc: ({ inputs, attrs }) =>
@@ -83,6 +97,25 @@ export function registerNativeLayerKernels(): void {
   });
 }
 
+/**
+ * MaxPoolGrad's routing (each window's gradient to its first maximum, in row-major order) from
+ * elementwise ops on the windows' k*k slots: TensorFlow's MaxPoolGrad recomputes the pooling in
+ * scalar loops and cost more than the convolutions here.
+ */
+function maxPoolGradient(ops: NativeOps, x: tf.Tensor, y: tf.Tensor, dy: tf.Tensor, k: number): tf.Tensor {
+  const slots = ops.splitLast(ops.spaceToDepth(x, k), k * k);
+  const zeros = tf.zerosLike(dy);
+  const parts: tf.Tensor[] = [];
+  let rest = dy;
+  for (const slot of slots.slice(0, -1)) {
+    const isMax = ops.equal(slot, y);
+    parts.push(ops.select(isMax, rest, zeros));
+    rest = ops.select(isMax, zeros, rest);
+  }
+  parts.push(rest);
+  return ops.depthToSpace(ops.concatLast(parts), k);
+}
+
 interface LayerConfig {
   activation: string;
   useBias: boolean;
@@ -90,6 +123,7 @@ interface LayerConfig {
   padding?: string;
   dataFormat?: string;
   dilationRate?: number | number[];
+  poolSize?: number[];
 }
 
 const ACTIVATIONS = new Set(['relu', 'linear', 'softmax']);
@@ -100,8 +134,9 @@ const ACTIVATIONS = new Set(['relu', 'linear', 'softmax']);
  */
 export const nativeLayer: LayerOverride = (layer, x) => {
   const kind = layer.getClassName();
-  if (kind !== 'Conv2D' && kind !== 'Dense') return undefined;
   const config = layer.getConfig() as unknown as LayerConfig;
+  if (kind === 'MaxPooling2D') return nativeMaxPool(config, x);
+  if (kind !== 'Conv2D' && kind !== 'Dense') return undefined;
   if (!config.useBias || !ACTIVATIONS.has(config.activation)) return undefined;
   const [kernel, bias] = layer.trainableWeights.map((w) => w.read());
   const attrs: LayerAttrs = { relu: config.activation === 'relu' };
@@ -119,3 +154,11 @@ export const nativeLayer: LayerOverride = (layer, x) => {
   }
   return config.activation === 'softmax' ? tf.softmax(output) : output;
 };
+
+/** Square windows that tile the image exactly (stride = window, no padding), as SimpleCNN's. */
+function nativeMaxPool(config: LayerConfig, x: tf.Tensor): tf.Tensor | undefined {
+  const [k, kw] = config.poolSize!;
+  const tiles = k === kw && config.strides!.every((s) => s === k) && config.padding === 'valid';
+  if (!tiles || config.dataFormat !== 'channelsLast' || x.rank !== 4 || x.shape[1]! % k !== 0 || x.shape[2]! % k !== 0) return undefined;
+  return tf.engine().runKernel(POOL_KERNEL, { x }, { k }) as tf.Tensor;
+}

@@ -20,6 +20,7 @@ interface Binding {
   TF_ATTR_TYPE: number;
   TF_ATTR_SHAPE: number;
   TF_FLOAT: number;
+  TF_INT32: number;
 }
 
 interface NodeBackend {
@@ -51,7 +52,7 @@ class Ops {
     return { name: 'T', type: this.b.TF_ATTR_TYPE, value: this.b.TF_FLOAT };
   }
 
-  attr(name: string, value: string | number[] | boolean): OpAttr {
+  attr(name: string, value: string | number | number[] | boolean): OpAttr {
     const type = typeof value === 'string' ? this.b.TF_ATTR_STRING : typeof value === 'boolean' ? this.b.TF_ATTR_BOOL : this.b.TF_ATTR_INT;
     return { name, type, value };
   }
@@ -60,9 +61,17 @@ class Ops {
     return this.backend.executeSingleOutput(name, attrs, inputs);
   }
 
+  runMany(name: string, attrs: OpAttr[], inputs: tf.Tensor[], outputs: number): tf.Tensor[] {
+    return this.backend.executeMultipleOutputs(name, attrs, inputs, outputs);
+  }
+
   /** An op without outputs (variable updates). */
   effect(name: string, attrs: OpAttr[], inputs: tf.Tensor[]): void {
     this.backend.executeMultipleOutputs(name, attrs, inputs, 0);
+  }
+
+  indexType(name: string): OpAttr {
+    return { name, type: this.b.TF_ATTR_TYPE, value: this.b.TF_INT32 };
   }
 
   variableAttrs(shape?: number[]): OpAttr[] {
@@ -133,6 +142,50 @@ export class NativeOps {
   /** dy where the ReLU's output y is positive, else 0. */
   reluGrad(dy: tf.Tensor, y: tf.Tensor): tf.Tensor {
     return this.ops.run('ReluGrad', [this.ops.float()], [dy, y]);
+  }
+
+  /** Max pooling over k x k windows with stride k (no padding). */
+  maxPool(x: tf.Tensor, k: number): tf.Tensor {
+    const o = this.ops;
+    return o.run('MaxPool', [o.float(), o.attr('ksize', [1, k, k, 1]), o.attr('strides', [1, k, k, 1]), o.attr('padding', 'VALID'), o.attr('data_format', 'NHWC')], [x]);
+  }
+
+  /** [N, H, W, C] -> [N, H/k, W/k, k*k*C]: channel (dh * k + dw) * C + c holds pixel (k i + dh, k j + dw). */
+  spaceToDepth(x: tf.Tensor, k: number): tf.Tensor {
+    return this.ops.run('SpaceToDepth', [this.ops.float(), this.ops.attr('block_size', k), this.ops.attr('data_format', 'NHWC')], [x]);
+  }
+
+  /** The inverse of spaceToDepth. */
+  depthToSpace(x: tf.Tensor, k: number): tf.Tensor {
+    return this.ops.run('DepthToSpace', [this.ops.float(), this.ops.attr('block_size', k), this.ops.attr('data_format', 'NHWC')], [x]);
+  }
+
+  /** `parts` equal slices along the last axis. */
+  splitLast(x: tf.Tensor, parts: number): tf.Tensor[] {
+    const axis = tf.scalar(x.rank - 1, 'int32');
+    try {
+      return this.ops.runMany('Split', [this.ops.float(), this.ops.attr('num_split', parts)], [axis, x], parts);
+    } finally {
+      axis.dispose();
+    }
+  }
+
+  concatLast(xs: tf.Tensor[]): tf.Tensor {
+    const axis = tf.scalar(xs[0].rank - 1, 'int32');
+    try {
+      return this.ops.run('ConcatV2', [this.ops.float(), this.ops.attr('N', xs.length), this.ops.indexType('Tidx')], [...xs, axis]);
+    } finally {
+      axis.dispose();
+    }
+  }
+
+  equal(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
+    return this.ops.run('Equal', [this.ops.float()], [a, b]);
+  }
+
+  /** Elementwise `condition ? a : b`. */
+  select(condition: tf.Tensor, a: tf.Tensor, b: tf.Tensor): tf.Tensor {
+    return this.ops.run('Select', [this.ops.float()], [condition, a, b]);
   }
 
   /** A float32 resource variable holding a copy of `value` (a tensor of dtype "string" in tfjs). */

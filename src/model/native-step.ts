@@ -1,7 +1,7 @@
 /**
  * The node engine's training step, all in native TensorFlow, which already spreads each op over
- * every core: the model's own variables, Conv2D and Dense layers as single kernels whose
- * gradients are TensorFlow's gradient ops (native/layer-kernels.ts), and Adam as TensorFlow's
+ * every core: the model's own variables, Conv2D, Dense and max-pooling layers as single kernels
+ * with cheaper gradients (native/layer-kernels.ts), and Adam as TensorFlow's
  * fused ResourceApplyAdam (native/adam.ts), the same rule as tf.train.adam. No worker threads,
  * shared buffers or transposed copies: those exist for wasm.
  */

@@ -1,12 +1,14 @@
 #!/usr/bin/env node
 'use strict';
 /**
- * node bench/train-vs-torch.js --python <venv>/bin/python [--backends node,wasm] [--rounds 5] [--steps 80] [--threads 2] [-- <torch_train.py args>]
+ * node bench/train-vs-torch.js --python <venv>/bin/python [--backends node,wasm] [--rounds 5] [--steps 80] [--threads 2]
+ *   [--torch='--adam fused' --torch='--adam for-loop' ...]  (the = is needed: the value starts with a dash)
  *
  * bench:train (each backend) and the PyTorch anchor (bench/torch_train.py, same SimpleCNN, batch,
- * optimizer and data path) run in turn, the order alternating every round, so a machine that
- * other work slows down slows both alike. Prints every run, then per engine the median img/s,
- * the median CPU ms per image (all threads), and the median of the per-round ratios to PyTorch.
+ * optimizer and data path; each --torch gives one configuration of it, default its defaults) run
+ * in turn, the order alternating every round, so a machine that other work slows down slows all
+ * alike. Prints every run, then per engine the median img/s, the median CPU ms per image (all
+ * threads), and the median over rounds of its ratio to the round's fastest PyTorch run.
  * PyTorch is not a dependency of mldeploy: install it in a venv (`pip install torch`).
  */
 const { spawnSync } = require('node:child_process');
@@ -15,9 +17,9 @@ const path = require('node:path');
 const { parseArgs } = require('node:util');
 const { root, log, ensureBuilt } = require('./common');
 
-const { values: args, positionals: torchArgs } = parseArgs({
-  allowPositionals: true,
+const { values: args } = parseArgs({
   options: {
+    torch: { type: 'string', multiple: true, default: [''] },
     python: { type: 'string' },
     backends: { type: 'string', default: 'node' },
     rounds: { type: 'string', default: '5' },
@@ -50,10 +52,11 @@ const median = (values) => {
 ensureBuilt();
 const engines = [
   ...args.backends.split(',').map((backend) => ({ name: backend, run: () => run(process.execPath, ['bench/train.js', '--backend', backend, '--steps', args.steps]) })),
-  {
-    name: 'torch',
-    run: () => run(args.python, ['bench/torch_train.py', '--threads', args.threads, '--steps', args.steps, ...torchArgs]),
-  },
+  ...args.torch.map((extra) => ({
+    name: `torch${extra ? ` ${extra}` : ''}`,
+    torch: true,
+    run: () => run(args.python, ['bench/torch_train.py', '--threads', args.threads, '--steps', args.steps, ...extra.split(' ').filter(Boolean)]),
+  })),
 ];
 const results = new Map(engines.map((e) => [e.name, []]));
 for (let round = 1; round <= Number(args.rounds); round++) {
@@ -65,8 +68,10 @@ for (let round = 1; round <= Number(args.rounds); round++) {
     log(`  ${engine.name}: ${figures.line} cpu_ms_per_img=${figures.cpuMsPerImage}`);
   }
 }
-const torch = results.get('torch');
-for (const [name, runs] of results) {
-  const ratio = name === 'torch' ? '' : ` ratio_to_torch=${median(runs.map((r, i) => r.imgPerS / torch[i].imgPerS)).toFixed(2)}`;
-  log(`${name}: median_img_per_s=${median(runs.map((r) => r.imgPerS)).toFixed(0)} median_cpu_ms_per_img=${median(runs.map((r) => r.cpuMsPerImage)).toFixed(2)}${ratio}`);
+const torchRuns = engines.filter((e) => e.torch).map((e) => results.get(e.name));
+const fastestTorch = (round) => Math.max(...torchRuns.map((runs) => runs[round].imgPerS));
+for (const engine of engines) {
+  const runs = results.get(engine.name);
+  const ratio = engine.torch ? '' : ` ratio_to_fastest_torch=${median(runs.map((r, i) => r.imgPerS / fastestTorch(i))).toFixed(2)}`;
+  log(`${engine.name}: median_img_per_s=${median(runs.map((r) => r.imgPerS)).toFixed(0)} median_cpu_ms_per_img=${median(runs.map((r) => r.cpuMsPerImage)).toFixed(2)}${ratio}`);
 }

@@ -7,6 +7,7 @@
  * steps on synthetic 32x32 images and times the steps after a short warm-up. Figures do not depend
  * on the data, only on the network and batch size.
  * The last line printed is: train_img_per_s=<n> peak_rss_mb=<n> backend=<name>
+ * (bench/train-vs-torch.js runs it alternately with bench/torch_train.py, the PyTorch anchor).
  */
 const path = require('node:path');
 const { parseArgs } = require('node:util');
@@ -44,6 +45,7 @@ async function main() {
   const engine = await initEngine(args.backend);
   log(describeEngine(engine));
   let timedFrom = 0;
+  let cpuFrom = process.cpuUsage();
   let timedImages = 0;
   let stepStart = 0;
   const stepMs = [];
@@ -59,7 +61,10 @@ async function main() {
     workers: args.workers === undefined ? undefined : Number(args.workers),
     onBatch: (p) => {
       const now = performance.now();
-      if (p.batch === warmup) timedFrom = now;
+      if (p.batch === warmup) {
+        timedFrom = now;
+        cpuFrom = process.cpuUsage();
+      }
       if (p.batch > warmup) {
         timedImages += batchSize;
         stepMs.push(now - stepStart);
@@ -69,12 +74,15 @@ async function main() {
     },
   });
   const seconds = (performance.now() - timedFrom) / 1000;
+  const cpu = process.cpuUsage(cpuFrom);
   const peakRssMb = process.resourceUsage().maxRSS / 1024;
   log(`${steps - warmup} timed steps of batch ${batchSize} with ${result.workers} worker(s) in ${seconds.toFixed(2)} s`);
   // A long tail over the median means other load on the machine (or GC pauses), not the engine.
   const sorted = [...stepMs].sort((a, b) => a - b);
   const at = (q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))].toFixed(1);
   log(`step ms: min ${at(0)} median ${at(0.5)} p90 ${at(0.9)} max ${at(1)}`);
+  // CPU time (every thread of the process) per image moves less than img/s when other work shares the cores.
+  log(`cpu: ${((cpu.user + cpu.system) / 1000 / timedImages).toFixed(2)} ms per image`);
   log(`train_img_per_s=${(timedImages / seconds).toFixed(0)} peak_rss_mb=${peakRssMb.toFixed(0)} backend=${engine.backend}`);
   result.model.dispose();
 }

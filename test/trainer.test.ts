@@ -54,7 +54,7 @@ describe('trainClassifier', () => {
     });
   });
 
-  (TEST_ENGINE === 'node' ? it : it.skip)('the node step (tf.train.adam in TensorFlow) follows the wasm step (AdamSlice)', async () => {
+  (TEST_ENGINE === 'node' ? it : it.skip)('the node step (native kernels, fused Adam) follows the wasm step (AdamSlice)', async () => {
     const wasm = await history(1, 'wasm');
     const node = await history(1, 'node');
     node.forEach((epoch, i) => {

@@ -13,9 +13,11 @@ export interface AdamSettings {
   learningRate: number;
   beta1?: number;
   beta2?: number;
-  /** tf.train.adam's default is the backend's epsilon, 1e-7 for float32 on every engine. */
   epsilon?: number;
 }
+
+/** tf.train.adam's defaults (its epsilon is the backend's, 1e-7 for float32 on every engine). */
+export const ADAM_DEFAULTS = { beta1: 0.9, beta2: 0.999, epsilon: 1e-7 } as const;
 
 export class AdamSlice {
   private readonly firstMoment: Float32Array;
@@ -34,9 +36,9 @@ export class AdamSlice {
     this.firstMoment = new Float32Array(end - start);
     this.secondMoment = new Float32Array(end - start);
     this.learningRate = settings.learningRate;
-    this.beta1 = settings.beta1 ?? 0.9;
-    this.beta2 = settings.beta2 ?? 0.999;
-    this.epsilon = settings.epsilon ?? 1e-7;
+    this.beta1 = settings.beta1 ?? ADAM_DEFAULTS.beta1;
+    this.beta2 = settings.beta2 ?? ADAM_DEFAULTS.beta2;
+    this.epsilon = settings.epsilon ?? ADAM_DEFAULTS.epsilon;
   }
 
   /**

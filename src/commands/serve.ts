@@ -1,5 +1,6 @@
 import * as os from 'node:os';
 import { Command, Option } from 'commander';
+import { skippedNote } from '../model/engine';
 import { parseServingBackendChoice, SERVING_BACKEND_CHOICES, ServingBackendChoice } from '../model/onnx/serving';
 import { DEFAULT_BATCHING, DEFAULT_HOST, DEFAULT_LIMITS, DEFAULT_LOG_DIR, DEFAULT_MODEL_NAME, DEFAULT_PORT, runServe, type ServeOptions } from '../serve';
 import { DEFAULT_MONITOR_WINDOW } from '../monitor/window';
@@ -107,7 +108,7 @@ export function registerServe(program: Command): void {
         ready: (info) => {
           const versions = versionsSummary(info.versions, serveOptions);
           process.stdout.write(
-            `mldeploy serve: listening on ${info.url} | model ${info.version} | engine ${info.engine} | ` +
+            `mldeploy serve: listening on ${info.url} | model ${info.version} | engine ${info.engine}${skippedNote(info.engineSkipped)} | ` +
               `${info.workers} worker${info.workers === 1 ? '' : 's'} | ready in ${info.startupMs} ms\n` +
               (versions ? `  ${versions}\n` : '') +
               `  docs ${info.url}/docs | metrics ${info.url}/metrics | logs ${info.logDir}/\n`,

@@ -109,6 +109,10 @@ export function describeEngine(info: EngineInfo): string {
   const detail = Object.entries(info.versions)
     .map(([k, v]) => `${k} ${v}`)
     .join(', ');
-  const fallback = info.fallback_reasons.length ? ` (skipped ${info.fallback_reasons.join('; ')})` : '';
-  return `engine: ${info.backend} [${detail}]${fallback}`;
+  return `engine: ${info.backend} [${detail}]${skippedNote(info.fallback_reasons)}`;
+}
+
+/** ` (skipped node: why; ...)` after an engine's name, or nothing when auto's first choice started. */
+export function skippedNote(fallbackReasons: string[]): string {
+  return fallbackReasons.length ? ` (skipped ${fallbackReasons.join('; ')})` : '';
 }

@@ -96,7 +96,7 @@ export async function runPrimary(options: ServeOptions, events: ServeEvents): Pr
         ready.add(worker.id);
         if (state === 'starting' && ready.size === options.workers) {
           state = 'serving';
-          events.ready({ url: message.url, version: message.version, engine: message.engine, workers: options.workers, logDir, startupMs: Date.now() - started, versions: message.versions });
+          events.ready({ url: message.url, version: message.version, engine: message.engine, engineSkipped: message.engineSkipped, workers: options.workers, logDir, startupMs: Date.now() - started, versions: message.versions });
           startupDone();
           if (reloadAfterStartup) onHangup();
         } else if (state === 'serving') {

@@ -3,6 +3,7 @@
  * through the primary. It follows the models dir for label changes itself (label-watch.ts).
  */
 import { AggregatorRegistry } from 'prom-client';
+import { skippedEngines } from '../model/onnx/serving';
 import { WorkerMonitoring } from '../monitor/cluster';
 import { PrimaryMessage, send, sendAndWait, ServeOptions, waitForStopSignal } from './lifecycle';
 import { readyVersions } from './ready-summary';
@@ -84,7 +85,7 @@ export async function runWorker(options: ServeOptions): Promise<void> {
       );
     }
   });
-  await sendAndWait({ type: 'mldeploy:ready', url: server.url, version: server.version, engine: server.engine.backend, versions: readyVersions(server.repository.versions()) });
+  await sendAndWait({ type: 'mldeploy:ready', url: server.url, version: server.version, engine: server.engine.backend, engineSkipped: skippedEngines(server.engine), versions: readyVersions(server.repository.versions()) });
   await Promise.race([waitForStopSignal(), shutdownMessage]);
   await server.close();
   traffic.flush();

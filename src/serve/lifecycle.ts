@@ -15,6 +15,8 @@ export interface ReadyInfo {
   url: string;
   version: string;
   engine: string;
+  /** Engines `auto` tried first and why they did not start (printed like train's engine line). */
+  engineSkipped: string[];
   workers: number;
   logDir: string;
   startupMs: number;
@@ -29,7 +31,7 @@ export interface ServeEvents {
 }
 
 export type WorkerMessage =
-  | { type: 'mldeploy:ready'; url: string; version: string; engine: string; versions: ReadyVersion[] }
+  | { type: 'mldeploy:ready'; url: string; version: string; engine: string; engineSkipped: string[]; versions: ReadyVersion[] }
   | { type: 'mldeploy:startup-failed'; message: string }
   | { type: 'mldeploy:predictions'; lines: string }
   | { type: 'mldeploy:metrics-request'; id: number }

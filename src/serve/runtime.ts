@@ -7,6 +7,7 @@
 import cluster from 'node:cluster';
 import { runPrimary } from './cluster-primary';
 import { runWorker } from './cluster-worker';
+import { skippedEngines } from '../model/onnx/serving';
 import { checkFleetOptions } from './fleet-plan';
 import { DEFAULT_MONITOR_WINDOW } from '../monitor/window';
 import { checkRollbackSetting } from '../rollout/server-rollout';
@@ -53,6 +54,7 @@ async function runSingle(options: ServeOptions, events: ServeEvents): Promise<vo
     url: server.url,
     version: server.version,
     engine: server.engine.backend,
+    engineSkipped: skippedEngines(server.engine),
     workers: 1,
     logDir: options.logDir ?? DEFAULT_LOG_DIR,
     startupMs: Date.now() - started,

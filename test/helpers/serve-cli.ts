@@ -20,6 +20,8 @@ export interface ServeCliOptions {
   nodeArgs?: string[];
   /** Own process group, so a signal can reach the primary and its workers at once. */
   detached?: boolean;
+  /** Extra environment variables for the server (added to this process's). */
+  env?: Record<string, string>;
 }
 
 export function runServe(args: string[], options: ServeCliOptions = {}): ServeChild {
@@ -27,6 +29,7 @@ export function runServe(args: string[], options: ServeCliOptions = {}): ServeCh
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: options.detached,
+    env: { ...process.env, ...options.env },
   });
   let out = '';
   let err = '';

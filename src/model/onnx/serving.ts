@@ -51,6 +51,11 @@ export async function openServingOnnx(dir: string, numClasses: number, choice: S
 /** A server's engine: a tfjs engine, or onnx when ONNX Runtime runs the model. */
 export type ServingEngineInfo = Omit<EngineInfo, 'backend'> & { backend: EngineInfo['backend'] | 'onnx' };
 
+/** Why the tfjs engines tried before this one did not start; none when ONNX Runtime serves (they were not needed). */
+export function skippedEngines(engine: ServingEngineInfo): string[] {
+  return engine.backend === 'onnx' ? [] : engine.fallback_reasons;
+}
+
 /** What a server reports as its engine: the tfjs engine's, or onnx (with the runtime's version) when ONNX Runtime serves. */
 export function servingEngineInfo(tfjs: EngineInfo, servedEngine: string): ServingEngineInfo {
   if (servedEngine !== 'onnx') return tfjs;

@@ -112,7 +112,8 @@ Scenario names may hold ":" (contrast:5:p_value<0.01 scopes p_value<0.01 to cont
 
 Shift detection (drift.detected in performance_log.json): a KS test on each softmax output
 (all_probabilities) and on each input statistic, and a chi-square test on the predicted classes,
-corrected together (weighted Bonferroni), so a clean scenario is flagged with probability at most
+corrected together (BBSD's Bonferroni rule kept; the other tests get the false-alarm budget it leaves,
+measured on seeded splits of the reference), so a clean scenario is flagged with probability about
 --alpha (default ${DEFAULT_ALPHA}). Against the clean replay, or with --reference model the probability
 vectors stored at train time (models trained before metadata schema 2 have none: PSI only).
 Accuracy without labels (estimated_accuracy): the ${DEFAULT_ESTIMATOR} estimator (lowest error in
@@ -176,7 +177,7 @@ export function registerDrift(program: Command): void {
         .default('baseline'),
     )
     .option('--fail-on <rule>', "gate rule, e.g. 'psi>0.2' or drift_detected (repeatable; quote it)", collect)
-    .option('--alpha <p>', "shift detector's false-alarm rate per scenario (family-wise, weighted Bonferroni)", fraction('--alpha'), DEFAULT_ALPHA)
+    .option('--alpha <p>', "shift detector's false-alarm rate per scenario (family-wise)", fraction('--alpha'), DEFAULT_ALPHA)
     .option('--min-success-rate <fraction>', 'fail the gate for any scenario answering less than this share of requests (0 disables)', shareOfRequests, DEFAULT_MIN_SUCCESS_RATE)
     .option('--deadline <seconds>', 'bound on the whole run; what was measured by then is reported as incomplete (exit 1)', positiveNumber('--deadline'))
     .addOption(new Option('--api-key <key>', 'API key the server expects (sent to the --url origin only)').env('MLDEPLOY_API_KEY'))

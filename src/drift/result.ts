@@ -36,7 +36,7 @@ const shiftTestSchema = z.object({
   signal: z.string(),
   statistic: z.number(),
   p_value: z.number(),
-  /** p_value divided by this test's share of alpha (weighted Bonferroni), capped at 1: compared with alpha. */
+  /** The smallest alpha at which this test detects, capped at 1 (softmax: p times K, as BBSD; other tests: the level their null calibration admits them at): compared with alpha. */
   corrected_p_value: z.number(),
   detected: z.boolean(),
 });
@@ -66,7 +66,7 @@ export const scenarioDriftSchema = z.object({
   /** The shift detector's decision at `alpha` (family-wise); null when it could not run (see detection_note). */
   detected: z.boolean().nullable().default(null),
   alpha: z.number().nullable().default(null),
-  /** `default` (BBSD + predicted-class chi-square + input KS, weighted Bonferroni) or `bbsd`. */
+  /** `default` (BBSD + predicted-class chi-square + input KS: BBSD's rule kept, the other tests on a null calibration from the reference) or `bbsd`. */
   detector: z.string().nullable().default(null),
   /** The smallest corrected p-value: detected when <= alpha. */
   p_value: z.number().nullable().default(null),

@@ -48,7 +48,7 @@ export const RULE_METRIC_DESCRIPTIONS: Record<RuleMetric, string> = {
   p95_ms: '95th percentile latency in milliseconds',
   p99_ms: '99th percentile latency in milliseconds',
   drift_detected: '1 when the shift detector fires at --alpha, else 0 (bare drift_detected = drift_detected>0)',
-  p_value: "shift detector's smallest corrected p-value, weighted Bonferroni (drift when <= --alpha)",
+  p_value: "shift detector's smallest corrected p-value: the smallest alpha at which it detects (drift when <= --alpha)",
   estimated_accuracy: 'label-free accuracy estimate from the calibrated model, 0..1',
   estimated_accuracy_drop: "model's held-out accuracy minus estimated_accuracy, 0..1",
 };

@@ -57,7 +57,7 @@ export function detectionHeading(result: DriftResult): string {
   const alpha = result.config.alpha;
   return (
     `Shift detection (${alpha === null ? 'not run' : `family-wise alpha ${alpha}`}: KS per softmax output and input statistic, ` +
-    `chi-square on predicted classes, weighted Bonferroni; reference ${result.reference.detector_samples} images)`
+    `chi-square on predicted classes; BBSD's Bonferroni rule, the rest on a null calibration; reference ${result.reference.detector_samples} images)`
   );
 }
 

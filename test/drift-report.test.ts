@@ -219,7 +219,7 @@ describe('the calibrated parts of the reports', () => {
 
   it('text: detection table, estimated vs actual with the error, the detector in the verdict line', () => {
     const text = renderDriftText(calibratedResult());
-    expect(text).toContain('Shift detection (family-wise alpha 0.05: KS per softmax output and input statistic, chi-square on predicted classes; BBSD's Bonferroni rule, the rest on a null calibration; reference 5000 images)');
+    expect(text).toContain("Shift detection (family-wise alpha 0.05: KS per softmax output and input statistic, chi-square on predicted classes; BBSD's Bonferroni rule, the rest on a null calibration; reference 5000 images)");
     const rows = text.split('\n');
     expect(rows.find((l) => l.startsWith('noisy ') && l.includes('1/3'))!.split(/\s+/)).toEqual(['noisy', 'yes', '3.0e-7', '1/3', 'ks(noise)', '1.0e-7']);
     expect(rows.find((l) => l.startsWith('cifar100 ') && l.includes('BBSD'))).toMatch(/cifar100 +n\/a +- +- +the answers carried no all_probabilities: BBSD unavailable, PSI only +-$/);

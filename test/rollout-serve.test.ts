@@ -238,6 +238,9 @@ describe('serve --rollback-if', () => {
     await server.reload(); // at once; the label watch would do it 150 ms later
     expect((await api.get('/model-info').expect(200)).body.version).toBe(bad);
     await api.post('/predict/batch').send({ images: await pngs(60, 9) }).expect(200);
+    // A tested window (drift tests, estimate) matches the documented schema too.
+    const tested = await monitoringUntil(server, (b) => (b.drift as { tests: unknown[] }).tests.length > 0);
+    expect(schemaErrors('Monitoring', tested)).toEqual([]);
     await sleep(1500); // more than one watcher period (ROLLBACK_CHECK_MS)
     expect((await readAudit(modelsDir)).filter((e) => e.action === 'rollback')).toHaveLength(1);
     expect(readFileSync(path.join(modelsDir, AUDIT_FILE), 'utf8').trim().split('\n').at(-1)).toContain('"reason":"overrule"');

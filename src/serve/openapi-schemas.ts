@@ -77,7 +77,15 @@ export const SCHEMAS = {
             type: 'array',
             items: {
               type: 'object',
-              properties: { name: { type: 'string' }, signal: { type: 'string' }, statistic: { type: 'number' }, p_value: { type: 'number' }, detected: { type: 'boolean' } },
+              properties: {
+                name: { type: 'string', description: "the test: 'ks' or 'chi_square'" },
+                family: { type: 'string', enum: ['softmax', 'predicted_class', 'input'] },
+                signal: { type: 'string' },
+                statistic: { type: 'number' },
+                p_value: { type: 'number' },
+                corrected_p_value: { type: 'number', description: 'the p-value corrected for the number of tests: detected when at most alpha' },
+                detected: { type: 'boolean' },
+              },
             },
           },
         },

@@ -169,7 +169,8 @@ export async function runRetrain(options: RetrainOptions): Promise<RetrainResult
     result.outcome = 'worse';
     return result;
   }
-  const reason = `retrain of ${stableVersion}, not worse: ${comparison.rows.map((r) => `${r.scenario} ${percent(r.candidate)} vs ${percent(r.stable)}`).join(', ')}`;
+  const rows = comparison.rows.map((r) => `${r.scenario} ${percent(r.candidate)} vs ${percent(r.stable)} (required >= ${percent(r.required)})`);
+  const reason = `retrain of ${stableVersion}, not worse (clean tolerance ${percent(comparison.tolerance)}): ${rows.join(', ')}`;
   await setLabel(options.modelsDir, trained.version, CANARY_LABEL, reason);
   result.label = { label: CANARY_LABEL, version: trained.version, reason };
   result.outcome = 'canary';

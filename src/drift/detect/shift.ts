@@ -16,7 +16,7 @@
  */
 import { DataError } from '../../errors';
 import { argmax } from '../../model/calibration';
-import { compact } from '../../model/evaluate';
+import { toStoredPrecision } from '../../util/stored-precision';
 import { IMAGE_SIGNALS, type ImageSignal } from '../../preprocess/image-stats';
 import { chiSquare, ksTwoSample } from '../stats';
 import { admittingLevel, bonferroni, nullCalibration, summarizeCalibration, type CalibrationSummary, type NullCalibration } from './null-calibration';
@@ -102,7 +102,7 @@ export function runShiftTests(reference: Signals, current: Signals, detector: De
   const tests: RawShiftTest[] = [];
   for (let k = 0; k < classes; k++) {
     // The reference is stored at 6 significant digits; the current sample is compared at the same precision.
-    const result = ksTwoSample(prepared.softmax[k].sample, column(current.probabilities, k, compact));
+    const result = ksTwoSample(prepared.softmax[k].sample, column(current.probabilities, k, toStoredPrecision));
     tests.push({ family: 'softmax', test: 'ks', signal: `probability[${k}]`, statistic: result.statistic, p_value: result.p_value });
   }
   if (detector === 'bbsd') return tests;
@@ -112,7 +112,7 @@ export function runShiftTests(reference: Signals, current: Signals, detector: De
     const ref = prepared.inputs[signal];
     const cur = current.inputs?.[signal];
     if (!ref || !cur) continue;
-    const input = ksTwoSample(ref.sample, Array.from(cur, compact));
+    const input = ksTwoSample(ref.sample, Array.from(cur, toStoredPrecision));
     tests.push({ family: 'input', test: 'ks', signal, statistic: input.statistic, p_value: input.p_value });
   }
   return tests;

@@ -13,7 +13,7 @@
  *
  * Options: --model DIR (default /work/trained/saved_models/latest), --data, --data-dir,
  * --pool N (images shifted per scenario, default 2000), --resamples N (per shift and size,
- * default 20), --clean-resamples N (default 100), --sizes 50,100,..., --seed N, --alpha A,
+ * default 20), --clean-resamples N (default 300: the false-alarm rate's standard error is then 1.3 points), --sizes 50,100,..., --seed N, --alpha A,
  * --shifts a,b (only these), --json FILE (every figure), --cache DIR (keep each shifted pool's
  * predicted signals there and reuse them in later runs with the same model, pool and seed: the
  * shifting and predicting is most of a run, and the detectors do not change it).
@@ -47,7 +47,7 @@ const { values: args } = parseArgs({
     'data-dir': { type: 'string', default: '/work/trained/data' },
     pool: { type: 'string', default: '2000' },
     resamples: { type: 'string', default: '20' },
-    'clean-resamples': { type: 'string', default: '100' },
+    'clean-resamples': { type: 'string', default: '300' },
     sizes: { type: 'string', default: '50,100,200,500,1000' },
     seed: { type: 'string', default: '1' },
     alpha: { type: 'string', default: '0.05' },

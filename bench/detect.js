@@ -11,7 +11,8 @@
  * `psi>0.2` rule, with the false-alarm rate on clean resamples, and (2) estimated vs actual
  * accuracy per CIFAR-10-C scenario for each estimator, with the mean absolute error.
  *
- * Options: --model DIR (default /work/trained/saved_models/latest), --data, --data-dir,
+ * Options: --model DIR (default saved_models/latest; a calibrated, schema-2 model), --data (as train's:
+ * default $MLDEPLOY_CIFAR10, else the official archive), --data-dir (default data),
  * --pool N (images shifted per scenario, default 2000), --resamples N (per shift and size,
  * default 20), --clean-resamples N (default 300: the false-alarm rate's standard error is then 1.3 points), --sizes 50,100,..., --seed N, --alpha A,
  * --shifts a,b (only these), --json FILE (every figure), --cache DIR (keep each shifted pool's
@@ -42,9 +43,9 @@ const { argmax } = require('../src/model/calibration.ts');
 
 const { values: args } = parseArgs({
   options: {
-    model: { type: 'string', default: '/work/trained/saved_models/latest' },
-    data: { type: 'string', default: '/work/shared/datasets/cifar10-jpeg.tar.gz' },
-    'data-dir': { type: 'string', default: '/work/trained/data' },
+    model: { type: 'string', default: 'saved_models/latest' },
+    data: { type: 'string' },
+    'data-dir': { type: 'string', default: 'data' },
     pool: { type: 'string', default: '2000' },
     resamples: { type: 'string', default: '20' },
     'clean-resamples': { type: 'string', default: '300' },

@@ -98,6 +98,16 @@ function median(values) {
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
+/** CPU seconds used so far by process `pid` and its children, e.g. cluster workers (Linux /proc; throws elsewhere). */
+function processTreeCpuSeconds(pid) {
+  const ticks = (p) => {
+    const fields = fs.readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1].split(' ');
+    return Number(fields[11]) + Number(fields[12]);
+  };
+  const children = fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+  return [pid, ...children].reduce((sum, p) => sum + ticks(p), 0) / 100;
+}
+
 /** Runs a bench's main(); a failure prints one line and exits 1. */
 function runBench(main) {
   main().catch((err) => {
@@ -106,4 +116,4 @@ function runBench(main) {
   });
 }
 
-module.exports = { root, log, ensureBuilt, tempDir, removeTempDirs, chooseModel, startServer, stopServer, loadPredict, median, runBench };
+module.exports = { root, log, ensureBuilt, tempDir, removeTempDirs, chooseModel, startServer, stopServer, loadPredict, median, processTreeCpuSeconds, runBench };

@@ -17,11 +17,10 @@
  * predictions and per /monitoring or /metrics read.
  * Model: --model, else saved_models/latest, else a throwaway SimpleCNN (bench/common.js).
  */
-const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { parseArgs } = require('node:util');
-const { root, log, ensureBuilt, removeTempDirs, chooseModel, startServer, stopServer, loadPredict, median, runBench } = require('./common');
+const { root, log, ensureBuilt, removeTempDirs, chooseModel, startServer, stopServer, loadPredict, median, processTreeCpuSeconds, runBench } = require('./common');
 const { values: args } = parseArgs({
   options: {
     model: { type: 'string' },
@@ -42,16 +41,6 @@ async function pngBodies() {
 }
 
 const load = (url, bodies, duration) => loadPredict(url, bodies, Number(args.connections), duration);
-
-/** CPU seconds of the server and its children so far (Linux /proc): robust to other load on the machine. */
-function processTreeCpuSeconds(pid) {
-  const ticks = (p) => {
-    const fields = fs.readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1].split(' ');
-    return Number(fields[11]) + Number(fields[12]);
-  };
-  const children = fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
-  return [pid, ...children].reduce((sum, p) => sum + ticks(p), 0) / 100;
-}
 
 /** One burst of load on a running server: its req/s, latency and the server's CPU per request. */
 async function burst(server, bodies, duration) {

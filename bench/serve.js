@@ -13,11 +13,10 @@
  * The last line printed is: req_per_s=<n> p50_ms=<n> p99_ms=<n>; with several engines, one such
  * line per engine, prefixed backend=<engine>.
  */
-const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { parseArgs } = require('node:util');
-const { root, log, ensureBuilt, removeTempDirs, chooseModel, startServer, stopServer, loadPredict, median, runBench } = require('./common');
+const { root, log, ensureBuilt, removeTempDirs, chooseModel, startServer, stopServer, loadPredict, median, processTreeCpuSeconds, runBench } = require('./common');
 const { values: args } = parseArgs({
   options: {
     model: { type: 'string' },
@@ -51,13 +50,7 @@ async function requestBodies() {
 /** CPU seconds used so far by the server process and its cluster workers (Linux /proc; else undefined). */
 function serverCpuSeconds(pid) {
   try {
-    const ticksPerSecond = 100;
-    const cpu = (p) => {
-      const fields = fs.readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1].split(' ');
-      return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond;
-    };
-    const children = fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
-    return [pid, ...children].reduce((sum, p) => sum + cpu(p), 0);
+    return processTreeCpuSeconds(pid);
   } catch {
     return undefined;
   }

@@ -15,7 +15,7 @@ const { spawnSync } = require('node:child_process');
 const os = require('node:os');
 const path = require('node:path');
 const { parseArgs } = require('node:util');
-const { root, log, ensureBuilt } = require('./common');
+const { root, log, ensureBuilt, median } = require('./common');
 
 const { values: args } = parseArgs({
   options: {
@@ -42,12 +42,6 @@ function run(command, commandArgs) {
   const cpu = /cpu: ([\d.]+) ms per image/.exec(child.stdout);
   return { imgPerS: Number(imgPerS[1]), cpuMsPerImage: cpu ? Number(cpu[1]) : NaN, line: child.stdout.trim().split('\n').pop() };
 }
-
-const median = (values) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-};
 
 ensureBuilt();
 const engines = [

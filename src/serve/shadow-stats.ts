@@ -7,6 +7,7 @@
 import { Counter, Histogram, type Registry } from 'prom-client';
 import type { ShadowSection } from '../rollout/monitoring-contract';
 import { METRIC_PREFIX } from './metrics';
+import { percentile } from './traffic';
 
 /** Why shadow work was not done: the server had other work, the shadow had not finished its last request, or it failed. */
 export type ShadowSkipReason = 'busy' | 'shadow_busy' | 'error';
@@ -114,14 +115,13 @@ export class ShadowStats implements ShadowRecorder {
   /** The `shadow` section of GET /monitoring for the pair served now (zeros when it just changed). */
   section(primaryVersion: string, shadowVersion: string): ShadowSection {
     this.usePair(shadowVersion, primaryVersion);
-    const sorted = [...this.latencies].sort((a, b) => a - b);
     return {
       version: shadowVersion,
       primary_version: primaryVersion,
       compared: this.compared,
       agreement: this.compared === 0 ? null : this.agreed / this.compared,
       mean_confidence_diff: this.compared === 0 ? null : this.diffSum / this.compared,
-      latency_p95_ms: sorted.length === 0 ? null : sorted[Math.min(sorted.length - 1, Math.ceil(0.95 * sorted.length) - 1)],
+      latency_p95_ms: percentile(this.latencies, 0.95),
       skipped: this.skippedCount,
     };
   }

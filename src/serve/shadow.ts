@@ -12,6 +12,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { Response } from 'express';
+import { argmax } from '../model/calibration';
 import type { MonitoredRecord } from '../monitor/live';
 import { monitorFields } from '../monitor/record';
 import { PIXELS_PER_IMAGE } from '../preprocess';
@@ -101,7 +102,6 @@ export class ShadowRunner {
 }
 
 function topClass(probabilities: Float32Array): ComparedPrediction {
-  let classIndex = 0;
-  for (let c = 1; c < probabilities.length; c++) if (probabilities[c] > probabilities[classIndex]) classIndex = c;
-  return { classIndex, confidence: probabilities[classIndex] };
+  const { index, value } = argmax(probabilities);
+  return { classIndex: index, confidence: value };
 }

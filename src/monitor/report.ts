@@ -10,7 +10,7 @@ import { writeReportFiles } from '../report/report-files';
 import { renderMonitorChart } from './chart';
 import type { MonitorGateFailure } from './gate';
 import type { MonitorRunResult, MonitorWindowRow } from './offline';
-import { escapeHtml, REPORT_BASE_CSS } from '../report/html-page';
+import { escapeHtml, htmlPage } from '../report/html-page';
 
 export const MONITOR_OUTPUT_FILES = { json: 'monitor_report.json', text: 'monitor_report.txt', html: 'monitor_report.html', chart: 'monitor_report.png' } as const;
 export type MonitorOutputFiles = Record<keyof typeof MONITOR_OUTPUT_FILES, string>;
@@ -82,21 +82,12 @@ export function renderMonitorHtml(result: MonitorRunResult, chart: Buffer): stri
   const cells = (values: string[], tag: 'td' | 'th') => values.map((v) => `<${tag}>${escapeHtml(v)}</${tag}>`).join('');
   const rows = result.windows.map((w) => `<tr class="${w.drift.detected ? 'drift' : ''}">${cells(windowCells(w), 'td')}</tr>`).join('\n');
   const gate = gateLines(result).map((l) => `<li class="${result.gate.passed ? '' : 'fail'}">${escapeHtml(l)}</li>`).join('\n');
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<title>mldeploy monitor report</title>
-<style>
-${REPORT_BASE_CSS}
-tr.drift td { background: #fdecea; }
+  return htmlPage(
+    'mldeploy monitor report',
+    `tr.drift td { background: #fdecea; }
 li.fail { color: #c62828; font-weight: 600; }
-.meta { color: #555; white-space: pre-wrap; }
-</style>
-</head>
-<body>
-<h1>mldeploy monitor report</h1>
-<p class="meta">Generated ${escapeHtml(result.generated_at)}.
+.meta { color: #555; white-space: pre-wrap; }`,
+    `<p class="meta">Generated ${escapeHtml(result.generated_at)}.
 ${headline(result).map(escapeHtml).join('\n')}</p>
 <img alt="estimated accuracy and detector p-value per window" src="data:image/png;base64,${chart.toString('base64')}">
 <h2>Windows</h2>
@@ -107,10 +98,8 @@ ${rows}
 <h2>Gate</h2>
 <ul>
 ${gate}
-</ul>
-</body>
-</html>
-`;
+</ul>`,
+  );
 }
 
 export async function writeMonitorOutputs(result: MonitorRunResult, outDir: string): Promise<MonitorOutputFiles> {

@@ -15,7 +15,7 @@ import {
   hasEstimates,
 } from './drift-calibrated';
 import { formatNumber, formatPValue, performanceCells, PERFORMANCE_COLUMNS, referenceDescription, verdictLine } from './drift-text';
-import { escapeHtml, REPORT_BASE_CSS } from './html-page';
+import { escapeHtml, htmlPage } from './html-page';
 
 function row(cells: string[], header = false): string {
   const tag = header ? 'th' : 'td';
@@ -97,24 +97,15 @@ export function renderDriftHtml(result: DriftResult, chartPng: Buffer): string {
   const recommendations = result.scenarios
     .flatMap((s) => s.recommendations.map((r) => `<li><b>${escapeHtml(s.name)}</b>: ${escapeHtml(r)}</li>`))
     .join('\n');
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<title>mldeploy drift report</title>
-<style>
-${REPORT_BASE_CSS}
-th:first-child, td:first-child { text-align: left; }
+  return htmlPage(
+    'mldeploy drift report',
+    `th:first-child, td:first-child { text-align: left; }
 .scroll { overflow-x: auto; }
 .badge { padding: 0.1rem 0.5rem; border-radius: 0.6rem; font-size: 0.85rem; color: #fff; background: #777; }
 .badge.none { background: #2e7d32; } .badge.moderate { background: #ef6c00; } .badge.significant { background: #c62828; }
 li.fail, p.fail { color: #c62828; font-weight: 600; }
-.meta { color: #555; }
-</style>
-</head>
-<body>
-<h1>mldeploy drift report</h1>
-${result.complete ? '' : `<p class="fail"><b>Incomplete run:</b> ${escapeHtml(result.incomplete_reason ?? '')}. The figures cover what was measured.</p>\n`}<p class="meta">Generated ${escapeHtml(result.generated_at)} against <code>${escapeHtml(target.url)}</code>, model
+.meta { color: #555; }`,
+    `${result.complete ? '' : `<p class="fail"><b>Incomplete run:</b> ${escapeHtml(result.incomplete_reason ?? '')}. The figures cover what was measured.</p>\n`}<p class="meta">Generated ${escapeHtml(result.generated_at)} against <code>${escapeHtml(target.url)}</code>, model
 ${escapeHtml(target.model_version ?? 'unknown')}${target.model_type ? ` (${escapeHtml(target.model_type)})` : ''}.
 Reference: ${escapeHtml(referenceDescription(result))}.${result.reference.missing.map((line) => ` Lacks: ${escapeHtml(line)}.`).join('')} ${result.config.samples} images per scenario, seed ${result.config.seed},
 concurrency ${result.config.concurrency}; ${result.duration_s.toFixed(1)} s.</p>
@@ -132,8 +123,6 @@ ${gateSection(result)}
 ${recommendations}
 </ul>
 <h2>Charts</h2>
-<img alt="accuracy, confidence, success rate, latency and confidence histograms per scenario" src="data:image/png;base64,${chartPng.toString('base64')}">
-</body>
-</html>
-`;
+<img alt="accuracy, confidence, success rate, latency and confidence histograms per scenario" src="data:image/png;base64,${chartPng.toString('base64')}">`,
+  );
 }

@@ -50,14 +50,19 @@ export function requireVersion(modelsDir: string, version: string): string {
 
 /** Every version with its labels (the labels file's plus `latest`), newest first. */
 export async function listVersions(modelsDir: string, labels: Labels): Promise<VersionSummary[]> {
-  const details = await Promise.all(completeVersions(modelsDir).map((version) => describeVersion(modelsDir, version, labels)));
+  const latest = latestVersion(modelsDir);
+  const details = await Promise.all(completeVersions(modelsDir).map((version) => versionDetail(modelsDir, version, labels, latest)));
   return details.map(({ metadata: _metadata, ...summary }) => summary);
 }
 
 export async function describeVersion(modelsDir: string, version: string, labels: Labels): Promise<VersionDetail> {
-  const dir = path.join(modelsDir, requireVersion(modelsDir, version));
+  return versionDetail(modelsDir, requireVersion(modelsDir, version), labels, latestVersion(modelsDir));
+}
+
+/** A version known to exist; `latest`: where the latest link points (read once by the caller). */
+async function versionDetail(modelsDir: string, version: string, labels: Labels, latest: string | null): Promise<VersionDetail> {
+  const dir = path.join(modelsDir, version);
   const metadata = await readMetadata(dir);
-  const latest = latestVersion(modelsDir);
   const names = Object.entries(labels).filter(([, v]) => v === version).map(([label]) => label);
   if (latest === version) names.unshift(LATEST_LINK);
   return {

@@ -37,10 +37,11 @@ export async function guardedPromotion(options: GuardedPromotionOptions): Promis
 
 /** GET <url>/monitoring, validated; unreachable, refused or unusable answers are MldeployErrors (exit 1). */
 export async function fetchLiveFigures(url: string, apiKey?: string): Promise<LiveFigures> {
-  const where = `GET ${url.replace(/\/+$/, '')}/monitoring`;
+  const endpoint = `${url.replace(/\/+$/, '')}/monitoring`;
+  const where = `GET ${endpoint}`;
   let response: Response;
   try {
-    response = await fetch(`${url.replace(/\/+$/, '')}/monitoring`, {
+    response = await fetch(endpoint, {
       headers: apiKey ? { 'x-api-key': apiKey } : {},
       redirect: 'error',
       signal: AbortSignal.timeout(FETCH_TIMEOUT_MS),

@@ -4,9 +4,8 @@
  * and monitor_report.html (self-contained: the chart inline, no scripts or external requests),
  * one row per window.
  */
-import * as path from 'node:path';
 import { formatPValue } from '../report/drift-calibrated';
-import { writeReportFiles } from '../report/report-files';
+import { reportPaths, writeReportFiles } from '../report/report-files';
 import { renderMonitorChart } from './chart';
 import type { MonitorGateFailure } from './gate';
 import type { MonitorRunResult, MonitorWindowRow } from './offline';
@@ -103,11 +102,5 @@ ${gate}
 }
 
 export async function writeMonitorOutputs(result: MonitorRunResult, outDir: string): Promise<MonitorOutputFiles> {
-  const files = {
-    json: path.join(outDir, MONITOR_OUTPUT_FILES.json),
-    text: path.join(outDir, MONITOR_OUTPUT_FILES.text),
-    html: path.join(outDir, MONITOR_OUTPUT_FILES.html),
-    chart: path.join(outDir, MONITOR_OUTPUT_FILES.chart),
-  };
-  return writeReportFiles(files, result, { text: renderMonitorText, chart: renderMonitorChart, html: renderMonitorHtml });
+  return writeReportFiles(reportPaths(MONITOR_OUTPUT_FILES, outDir), result, { text: renderMonitorText, chart: renderMonitorChart, html: renderMonitorHtml });
 }

@@ -3,6 +3,7 @@
  * report, the chart PNG and the HTML page that embeds it, each rendered from the one result object
  * (nothing recomputed) and written atomically.
  */
+import * as path from 'node:path';
 import { writeFileAtomic } from '../util/atomic-write';
 
 export interface ReportFiles {
@@ -10,6 +11,11 @@ export interface ReportFiles {
   text: string;
   html: string;
   chart: string;
+}
+
+/** Where a report set's files go: `names` in `dir`, the chart in `chartDir` (default: `dir`). */
+export function reportPaths(names: ReportFiles, dir: string, chartDir = dir): ReportFiles {
+  return { json: path.join(dir, names.json), text: path.join(dir, names.text), html: path.join(dir, names.html), chart: path.join(chartDir, names.chart) };
 }
 
 export interface ReportRenderers<R> {

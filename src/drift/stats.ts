@@ -87,17 +87,21 @@ function binCounts(values: ArrayLike<number>, edges: number[], label = 'referenc
   for (let i = 0; i < values.length; i++) {
     const value = values[i];
     if (!Number.isFinite(value)) throw new DataError(`the ${label} sample has a non-finite value (${value}) at index ${i}`);
-    // Number of edges <= value (binary search: edges are strictly increasing).
-    let low = 0;
-    let high = edges.length;
-    while (low < high) {
-      const mid = (low + high) >>> 1;
-      if (edges[mid] <= value) low = mid + 1;
-      else high = mid;
-    }
-    counts[low]++;
+    counts[countAtMost(edges, value)]++;
   }
   return counts;
+}
+
+/** How many of the ascending `sorted` values are <= `value` (a binary search). */
+export function countAtMost(sorted: ArrayLike<number>, value: number): number {
+  let low = 0;
+  let high = sorted.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (sorted[middle] <= value) low = middle + 1;
+    else high = middle;
+  }
+  return low;
 }
 
 /**

@@ -20,6 +20,7 @@
  */
 import type { ImageSignal } from '../../preprocess/image-stats';
 import { createRandom } from '../../util/random';
+import { countAtMost } from '../stats';
 import { nullSplitter } from './null-splits';
 import type { PreparedReference } from './reference';
 
@@ -178,15 +179,4 @@ export function summarizeCalibration(calibration: NullCalibration, alpha: number
     other_threshold: threshold,
     null_rate: share(rejections),
   };
-}
-
-function countAtMost(sorted: Float64Array, value: number): number {
-  let low = 0;
-  let high = sorted.length;
-  while (low < high) {
-    const middle = (low + high) >>> 1;
-    if (sorted[middle] <= value) low = middle + 1;
-    else high = middle;
-  }
-  return low;
 }

@@ -63,6 +63,11 @@ export interface EvaluateOptions {
   minSamples?: number;
 }
 
+/** The verdict of a window that was not tested, saying why. */
+export function untestedDrift(alpha: number, reason: string): DriftVerdict {
+  return { detected: null, alpha, p_value: null, reason, tests: [] };
+}
+
 export function evaluateWindow(reference: MonitorReference, samples: WindowSamples, options: EvaluateOptions = {}): WindowEvaluation {
   const alpha = options.alpha ?? DEFAULT_ALPHA;
   const minSamples = options.minSamples ?? MIN_WINDOW_SAMPLES;
@@ -76,14 +81,13 @@ export function evaluateWindow(reference: MonitorReference, samples: WindowSampl
     binCounts[binIndex(reference.confidenceBinEdges, row[k])] += 1;
   }
   const shares = (counts: number[]) => counts.map((c) => (n > 0 ? c / n : 0));
-  const untested = (reason: string): DriftVerdict => ({ detected: null, alpha, p_value: null, reason, tests: [] });
 
   let drift: DriftVerdict;
   let estimate: AccuracyVerdict | null = null;
   if (!reference.signals || !reference.calibration) {
-    drift = untested(reference.unavailable ?? 'the model has no detector reference');
+    drift = untestedDrift(alpha, reference.unavailable ?? 'the model has no detector reference');
   } else if (n < minSamples) {
-    drift = untested(`${n} of the ${minSamples} samples a window needs before it is tested`);
+    drift = untestedDrift(alpha, `${n} of the ${minSamples} samples a window needs before it is tested`);
   } else {
     const current: Signals = { probabilities: samples.probabilities, inputs: samples.inputs };
     const detection = detectShift(reference.signals, current, { alpha });

@@ -7,7 +7,7 @@
 import { DEFAULT_ALPHA } from '../drift/detect/shift';
 import type { ModelMetadata } from '../model/metadata';
 import type { ImageSignal } from '../preprocess/image-stats';
-import type { AccuracyVerdict, DriftVerdict } from './evaluate';
+import { untestedDrift, type AccuracyVerdict, type DriftVerdict } from './evaluate';
 import { monitorReference } from './reference';
 import { DEFAULT_MONITOR_WINDOW, MonitorWindow, type HistoryEntry, type WindowOptions } from './window';
 
@@ -113,7 +113,7 @@ export function monitoringReport(window: MonitorWindow, alpha: number): Monitori
     return {
       model_version: window.version,
       window: windowPart,
-      drift: { detected: null, alpha, p_value: null, reason: why, tests: [] },
+      drift: untestedDrift(alpha, why),
       estimated_accuracy: null,
       reference_accuracy: null,
       class_names: [],

@@ -9,7 +9,7 @@ import type { ModelMetadata } from '../model/metadata';
 import type { ImageSignal } from '../preprocess/image-stats';
 import { IMAGE_SIGNALS } from '../preprocess/image-stats';
 import type { MonitoredPredictionRecord, PredictionRecord } from './prediction-record';
-import { evaluateWindow, MIN_WINDOW_SAMPLES, type AccuracyVerdict, type DriftVerdict } from './evaluate';
+import { evaluateWindow, MIN_WINDOW_SAMPLES, untestedDrift, type AccuracyVerdict, type DriftVerdict } from './evaluate';
 import { evaluateMonitorGate, type MonitorGate, type MonitorRule, type WindowMetrics } from './gate';
 import { monitorReference, type MonitorReference } from './reference';
 
@@ -105,7 +105,7 @@ function evaluateRow(index: number, group: MonitoredPredictionRecord[], referenc
   const base = { index, model_version: version, first_timestamp: group[0].timestamp, last_timestamp: group[group.length - 1].timestamp, samples: group.length };
   if (!reference) {
     const why = `no metadata.json for model version ${version} under ${modelPath}`;
-    return { ...base, drift: { detected: null, alpha, p_value: null, reason: why, tests: [] }, estimated_accuracy: null, reference_accuracy: null, class_distribution: { current: [], reference: null }, unavailable: why };
+    return { ...base, drift: untestedDrift(alpha, why), estimated_accuracy: null, reference_accuracy: null, class_distribution: { current: [], reference: null }, unavailable: why };
   }
   const inputs = Object.fromEntries(IMAGE_SIGNALS.map((s) => [s, group.map((r) => r.input_stats[s])])) as Record<ImageSignal, number[]>;
   const evaluation = evaluateWindow(reference, { probabilities: group.map((r) => r.probabilities), inputs }, { alpha });
